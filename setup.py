@@ -1,0 +1,58 @@
+"""Packaging for airflow-provider-fateflow (metadata lives here; pyproject.toml only names the build backend)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"', (HERE / "airflow_provider_fateflow" / "__init__.py").read_text(), re.M
+).group(1)
+
+setup(
+    name="airflow-provider-fateflow",
+    version=VERSION,
+    description="Apache Airflow provider for FATE Flow, the job scheduler of the FATE federated-learning framework",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["airflow_provider_fateflow", "airflow_provider_fateflow.*"]),
+    package_data={"airflow_provider_fateflow": ["py.typed"]},
+    install_requires=[
+        "apache-airflow>=3.1",
+        "requests>=2.28",
+        "tenacity>=8.2",
+        # Async HTTP for triggers. Airflow's task SDK already depends on httpx, so this adds nothing to an install.
+        "httpx>=0.27",
+        # Airflow 3.1 builds the connection form (and `airflow providers behaviours`) from the hook's
+        # wtforms fields; 3.2+ reads the declarative provider info instead. Small and pure Python.
+        "wtforms>=3.0",
+    ],
+    extras_require={
+        # The sandbox (a local FATE Flow v1 server) runs on FastAPI/uvicorn, which Airflow 3 already installs;
+        # python-multipart parses the multipart uploads.
+        "sandbox": ["fastapi>=0.110", "uvicorn>=0.29", "python-multipart>=0.0.9"],
+        "test": [
+            "pytest>=8",
+            "pytest-mock>=3.12",
+            "fastapi>=0.110",
+            "uvicorn>=0.29",
+            "python-multipart>=0.0.9",
+        ],
+    },
+    entry_points={
+        "apache_airflow_provider": ["provider_info=airflow_provider_fateflow.get_provider_info:get_provider_info"],
+        "console_scripts": ["fateflow-sandbox=airflow_provider_fateflow.testing.__main__:main"],
+        # The `fateflow_sandbox` fixture for users' own DAG tests (import-light; the server loads on use).
+        "pytest11": ["fateflow_sandbox=airflow_provider_fateflow.testing.pytest_plugin"],
+    },
+    classifiers=[
+        "Framework :: Apache Airflow",
+        "Framework :: Apache Airflow :: Provider",
+        "Programming Language :: Python :: 3",
+        "License :: OSI Approved :: Apache Software License",
+    ],
+)

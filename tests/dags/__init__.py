@@ -1,0 +1,1 @@
+"""DAGs used by the dag.test() tests; this folder is the test session's dags folder."""
