@@ -1,0 +1,152 @@
+"""``client.data``: upload, server-side download jobs and upload history (API.md §6)."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from airflow_provider_fateflow.client._base import Group, body, data_dict, data_list, is_ambiguous
+from airflow_provider_fateflow.client.calls import ApiCall, FilePart, json_query
+from airflow_provider_fateflow.client.errors import FateFlowAmbiguousSubmitError, FateFlowError, FateFlowInputError
+from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int, resolve_local_file
+from airflow_provider_fateflow.client.results import LocalJobResult, UploadResult, board_url
+
+__all__ = ["DataGroup"]
+
+log = logging.getLogger("airflow_provider_fateflow.client")
+
+
+def _local_job_board_url(config_board: str | None, data: Mapping[str, Any], job_id: str, party_id: int) -> str | None:
+    if config_board:
+        return board_url(config_board, job_id, "local", party_id)
+    return data.get("board_url")
+
+
+class DataGroup(Group):
+    """Data operations, with the FATE Flow SDK's names and arguments."""
+
+    __slots__ = ()
+
+    def upload(
+        self,
+        conf: Mapping[str, Any] | str | os.PathLike[str],
+        *,
+        drop: bool = False,
+        verbose: int = 0,
+        marker: str | None = None,
+    ) -> UploadResult:
+        """Upload a table (``POST data/upload``); the upload then runs as a local job.
+
+        ``use_local_data: 0`` means ``file`` is a path on the FATE Flow host: the conf is the JSON
+        body. Otherwise (default) the local ``file`` (relative to the CWD) is streamed as the multipart
+        part ``file`` and the conf rides as JSON in the raw query string, as the SDK does.
+
+        If the answer is lost (connection dropped after sending, read timeout, 5xx), the upload is not
+        resent: recent ``local`` jobs of the party are searched for an ``upload_0`` with the same
+        namespace and table name.
+
+        :param conf: upload conf (dict or JSON file path): namespace, table_name, file, head, partition, ...
+        :param drop: replace an existing table (sends ``drop: 1``; default keeps the conf's value or 0).
+        :param verbose: the SDK's progress flag, sent as is (0/1).
+        :param marker: accepted for symmetry with ``job.submit``; uploads are matched by table and time.
+        :raises FateFlowInputError: missing namespace/table_name/file or missing local file (before sending).
+        """
+        conf = load_json_arg(conf, "upload conf")
+        for key in ("namespace", "table_name", "file"):
+            if not conf.get(key):
+                raise FateFlowInputError(f"upload conf.{key}: missing", operation="data.upload")
+        conf["verbose"] = int(verbose)
+        conf["drop"] = 1 if drop else int(conf.get("drop") or 0)
+        party = party_id_int(conf.get("party_id", 0), "upload conf.party_id")
+        server_file = str(conf.get("use_local_data", 1)).strip() in ("0", "False", "false")
+        parse = self._upload_parser(party)
+        if server_file:
+            call = ApiCall("data.upload", "data/upload", json=conf, check_data_code=True, parse=parse)
+        else:
+            path = resolve_local_file(conf["file"], "upload conf.file")
+            conf["file"] = str(path)
+            call = ApiCall(
+                "data.upload", "data/upload", query=json_query(conf),
+                file=FilePart("file", str(path), path.name, "application/octet-stream"),
+                check_data_code=True, parse=parse,
+            )
+        since_ms = int(time.time() * 1000)
+        try:
+            return self._run(call)
+        except FateFlowError as exc:
+            if not is_ambiguous(exc):
+                raise
+            namespace, table = str(conf["namespace"]), str(conf["table_name"])
+            log.warning("data.upload: answer lost (%s); looking for the upload job of %s/%s", exc, namespace, table)
+            found = self._find_upload(namespace, table, party, since_ms)
+            if found is None:
+                raise FateFlowAmbiguousSubmitError(
+                    f"the upload answer was lost ({exc}) and no recent upload job of {namespace}/{table} was "
+                    "found: the job may or may not exist",
+                    operation="data.upload", marker=marker, cause=exc,
+                ) from exc
+            return found
+
+    def _upload_parser(self, party: int) -> Callable[[Mapping[str, Any]], UploadResult]:
+        config_board = self._config.board_url
+
+        def parse(envelope: Mapping[str, Any]) -> UploadResult:
+            data = data_dict(envelope)
+            job_id = str(data.get("job_id") or envelope["jobId"])
+            return UploadResult(
+                job_id=job_id, namespace=data.get("namespace"), table_name=data.get("table_name"),
+                board_url=_local_job_board_url(config_board, data, job_id, party), raw=data, party_id=party,
+            )
+
+        return parse
+
+    def _find_upload(self, namespace: str, table_name: str, party: int, since_ms: int) -> UploadResult | None:
+        from airflow_provider_fateflow.client.job import JobGroup
+
+        jobs = JobGroup(self._runner, self._config)
+
+        def lookup() -> UploadResult | None:
+            for job in jobs.iter_recent(role="local", party_id=party, since_ms=since_ms):
+                try:
+                    params = job.runtime_conf["component_parameters"]["role"]["local"]["0"]["upload_0"]  # type: ignore[index]
+                except (KeyError, TypeError):
+                    continue
+                if params.get("namespace") == namespace and params.get("table_name") == table_name:
+                    url = board_url(self._config.board_url, job.job_id, "local", party) if self._config.board_url else None
+                    return UploadResult(job.job_id, namespace, table_name, url, job.raw, party, recovered=True)
+            return None
+
+        return jobs._recover(lookup)
+
+    def download(self, conf: Mapping[str, Any] | str | os.PathLike[str]) -> LocalJobResult:
+        """Start a server-side download job (``POST data/download``): the table is written to
+        ``output_path`` **on the FATE Flow host**; nothing is streamed back. Use ``table.download`` to
+        fetch a table's contents.
+
+        :param conf: namespace, table_name, output_path (server path), optional delimiter, party_id.
+        """
+        conf = load_json_arg(conf, "download conf")
+        for key in ("namespace", "table_name", "output_path"):
+            if not conf.get(key):
+                raise FateFlowInputError(f"download conf.{key}: missing", operation="data.download")
+        party = party_id_int(conf.get("party_id", 0), "download conf.party_id")
+        config_board = self._config.board_url
+
+        def parse(envelope: Mapping[str, Any]) -> LocalJobResult:
+            data = data_dict(envelope)
+            job_id = str(data.get("job_id") or envelope["jobId"])
+            return LocalJobResult(job_id, _local_job_board_url(config_board, data, job_id, party), data)
+
+        return self._run(ApiCall("data.download", "data/download", json=conf, check_data_code=True, parse=parse))
+
+    def upload_history(self, limit: int = 10, job_id: str | None = None) -> list[dict[str, Any]]:
+        """Successful uploads on this party, newest first (``POST data/upload/history``).
+
+        :param limit: maximum entries (default 10).
+        """
+        return self._run(ApiCall(
+            "data.upload_history", "data/upload/history", json=body(limit=limit, job_id=job_id),
+            idempotent=True, parse=data_list,
+        ))
