@@ -218,16 +218,18 @@ class FateFlowApp:
                 if unknown:
                     row.update({"f_status": "failed", "f_tag": "submit_failed"})
                 self.store.put_job(row)
-            if unknown:
-                name, module = unknown[0]
-                msg = f"ValueError(\"component {name}, module {module}'s provider does not exist\")"
-                resp = {r: {p: {"retcode": 100, "retmsg": msg}} for r, p, _ in parties}
-                raise SubmitError(submit_traceback(144, 'raise Exception("create job failed", response)',
-                                                   f"Exception: ('create job failed', {resp!r})"))
-            order = dsl_order(dsl)
-            for cpn in order:
-                for role, p, idx in parties:
-                    self.store.put_task(new_task_row(job_id, cpn, comps[cpn]["module"], role, p, runtime_conf, idx, ms))
+            if not unknown:
+                order = dsl_order(dsl)
+                for cpn in order:
+                    for role, p, idx in parties:
+                        self.store.put_task(
+                            new_task_row(job_id, cpn, comps[cpn]["module"], role, p, runtime_conf, idx, ms))
+        if unknown:  # the real server keeps the job (failed, tagged submit_failed) at every party
+            name, module = unknown[0]
+            msg = f"ValueError(\"component {name}, module {module}'s provider does not exist\")"
+            resp = {r: {p: {"retcode": 100, "retmsg": msg}} for r, p, _ in parties}
+            raise SubmitError(submit_traceback(144, 'raise Exception("create job failed", response)',
+                                               f"Exception: ('create job failed', {resp!r})"))
         behave.update({k: v for k, v in self._take_behaviours(comps).items() if k not in behave})
         timeout = runtime_conf["job_parameters"]["common"].get("timeout")
         plan = {"job_id": job_id, "kind": kind or "train", "order": order,
@@ -855,8 +857,11 @@ class FateFlowApp:
         for role, parties in rec["f_roles"].items():
             if role == "arbiter":
                 continue
-            role_params[role] = {str(i): {r: {"table": {"name": "", "namespace": ""}} for r in readers}
-                                 for i in range(len(parties))}
+            # FATE Flow's RuntimeConfParserV2.generate_predict_conf_template: placeholders by reader index
+            role_params[role] = {
+                str(i): {r: {"table": {"name": f"name_to_be_filled_{n}", "namespace": f"namespace_to_be_filled_{n}"}}
+                         for n, r in enumerate(readers)}
+                for i in range(len(parties))}
         return result(0, "success", {
             "dsl_version": 2, "initiator": train.get("initiator"), "role": rec["f_roles"],
             "job_parameters": {"common": {"job_type": "predict", "model_id": rec["f_model_id"],
