@@ -1,0 +1,92 @@
+"""The hook reads a `fateflow` connection in each form users write it: URI, JSON and form extras."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airflow_provider_fateflow.hooks.fateflow import FateFlowConnectionConfigError, FateFlowHook
+
+SECRET = "s3cr3t-never-shown"
+
+
+def _hook(monkeypatch, value: str, conn_id: str = "fateflow_default", **params) -> FateFlowHook:
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", value)
+    return FateFlowHook(conn_id, **params)
+
+
+def test_uri_connection(monkeypatch):
+    hook = _hook(
+        monkeypatch,
+        f"fateflow://app-1:{SECRET}@fate.example:9443/https?board_url=http%3A%2F%2Fboard%3A8080"
+        "&initiator_role=guest&initiator_party_id=9999&read_timeout=90&verify=false",
+    )
+    config = hook.config
+    assert config.base_url == "https://fate.example:9443/v1/"
+    assert (config.app_key, config.secret_key) == ("app-1", SECRET)
+    assert config.board_url == "http://board:8080"
+    assert (config.initiator_role, config.initiator_party_id) == ("guest", 9999)
+    assert config.read_timeout == 90.0 and config.verify is False
+
+
+def test_json_connection_with_defaults(monkeypatch):
+    hook = _hook(monkeypatch, json.dumps({"conn_type": "fateflow", "host": "10.1.2.3"}))
+    config = hook.config
+    assert config.base_url == "http://10.1.2.3:9380/v1/"
+    assert config.app_key is None and config.secret_key is None
+    assert config.verify is True and config.proxies is None
+    assert config.retry.attempts == 5
+
+
+def test_form_style_prefixed_extras_and_hook_params_win(monkeypatch):
+    extra = {
+        "extra__fateflow__connect_timeout": "3",
+        "extra__fateflow__retry_limit": "2",
+        "extra__fateflow__proxies": '{"http": "http://proxy:3128"}',
+        "extra__fateflow__verify": "/etc/ssl/ca.pem",
+    }
+    hook = _hook(
+        monkeypatch,
+        json.dumps({"conn_type": "fateflow", "host": "https://flow.example", "extra": extra}),
+        read_timeout=5,
+        retry_limit=7,
+    )
+    config = hook.config
+    assert config.base_url == "https://flow.example:9380/v1/"
+    assert config.connect_timeout == 3.0 and config.read_timeout == 5.0
+    assert config.retry.attempts == 7
+    assert config.proxies == {"http": "http://proxy:3128"}
+    assert config.verify == "/etc/ssl/ca.pem"
+
+
+@pytest.mark.parametrize(
+    ("conn", "message"),
+    [
+        ({"conn_type": "fateflow"}, "has no host"),
+        ({"conn_type": "fateflow", "host": "h", "extra": {"read_timeout": "soon"}}, "'read_timeout' must be a number"),
+        ({"conn_type": "fateflow", "host": "h", "extra": {"initiator_party_id": "guest"}}, "must be an integer"),
+        ({"conn_type": "fateflow", "host": "h", "extra": {"proxies": "proxy:3128"}}, '"proxies" must be a JSON object'),
+        ({"conn_type": "fateflow", "host": "h", "extra": {"api_version": "v2"}}, "api_version 'v2' is not supported"),
+        ({"conn_type": "fateflow", "host": "h", "schema": "ftp"}, "scheme"),
+    ],
+)
+def test_bad_connection_fields_name_the_field(monkeypatch, conn, message):
+    hook = _hook(monkeypatch, json.dumps(conn), conn_id="fateflow_bad")
+    with pytest.raises(FateFlowConnectionConfigError, match="fateflow_bad") as err:
+        hook.config
+    assert message in str(err.value)
+
+
+def test_secret_never_in_repr_of_hook_or_config(monkeypatch):
+    hook = _hook(monkeypatch, f"fateflow://app:{SECRET}@fate.example:9380")
+    assert SECRET not in repr(hook)
+    assert SECRET not in repr(hook.config)
+    assert SECRET not in str(hook.config)
+
+
+def test_test_connection_reports_unreachable_server(monkeypatch):
+    # Port 9 on loopback: nothing listens there; the answer names why the test failed.
+    hook = _hook(monkeypatch, "fateflow://127.0.0.1:9?connect_timeout=2&retry_limit=1")
+    ok, message = hook.test_connection()
+    assert ok is False
+    assert "unreachable" in message
