@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
 PYTEST_ARGS ?=
 
-.PHONY: install test demo bench clean constraints
+.PHONY: install test test-deploy demo bench clean constraints
 
 $(STAMP): setup.py constraints/airflow-$(AIRFLOW_VERSION).txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# A real Airflow (api-server, scheduler, dag-processor, triggerer) on loopback runs the deferrable example.
+test-deploy: $(STAMP)
+	$(PY) scripts/deploy_test.py
 
 demo:
 	@echo "make demo comes with the example DAGs (issue 5); it is not built yet." >&2; exit 2
