@@ -70,11 +70,16 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 #: Task modules, filled in as operators, sensors and triggers land; a test imports every listed module.
 MODULES: dict[str, list[str]] = {
     "hooks": [f"{_PKG}.hooks.fateflow"],
-    "operators": [],
-    "sensors": [],
-    "triggers": [],
+    "operators": [
+        f"{_PKG}.operators.job",
+        f"{_PKG}.operators.data",
+        f"{_PKG}.operators.component",
+        f"{_PKG}.operators.model",
+    ],
+    "sensors": [f"{_PKG}.sensors.fateflow"],
+    "triggers": [f"{_PKG}.triggers.fateflow"],
 }
-EXTRA_LINKS: list[str] = []
+EXTRA_LINKS: list[str] = [f"{_PKG}.links.fateboard.FateBoardLink"]
 
 
 def get_provider_info() -> dict[str, Any]:

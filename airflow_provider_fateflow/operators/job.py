@@ -1,0 +1,349 @@
+"""Job operators: submit, stop, rerun, clean, queue clean, predict DSL, logs."""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_fateflow.client.errors import FateFlowInputError, FateFlowNotFoundError
+from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int, validate_dsl, validate_job_conf
+from airflow_provider_fateflow.operators.base import FateFlowBaseOperator, FateFlowJobOperator, JobRef
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_fateflow.client.results import JobRecord
+
+__all__ = [
+    "SubmitJobOperator",
+    "StopJobOperator",
+    "RerunJobOperator",
+    "CleanJobOperator",
+    "QueueCleanOperator",
+    "GeneratePredictDslOperator",
+    "JobLogOperator",
+    "load_rendered_json",
+    "writable_directory",
+]
+
+
+def load_rendered_json(operator: FateFlowBaseOperator, value: Any, what: str, context: Context,
+                       render_files: bool) -> dict[str, Any]:
+    """A dict from a dict (already rendered by Airflow) or a JSON file path (its strings rendered here).
+
+    Reading the file ourselves avoids the ``.json`` ``template_ext`` trap: a path is just a string.
+    :raises FateFlowInputError: unreadable file, invalid JSON, not an object.
+    """
+    if value is None:
+        raise FateFlowInputError(f"{what}: missing")
+    from_file = not isinstance(value, Mapping) and not (isinstance(value, str) and value.lstrip().startswith("{"))
+    data = load_json_arg(value, what)
+    if from_file and render_files:
+        data = operator.render_template(data, context)
+    return data
+
+
+def writable_directory(path: Any, what: str) -> Path:
+    """Create ``path`` if needed and check it can be written, before any request.
+
+    :raises FateFlowInputError: not a directory, or not writable.
+    """
+    if not path:
+        raise FateFlowInputError(f"{what}: missing")
+    directory = Path(os.fspath(path)).expanduser()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise FateFlowInputError(f"{what}: cannot create {str(directory)!r}: {err.strerror or err}") from None
+    if not directory.is_dir():
+        raise FateFlowInputError(f"{what}: {str(directory)!r} is not a directory")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise FateFlowInputError(f"{what}: {str(directory)!r} is not writable")
+    return directory
+
+
+def _model_info_from_record(record: JobRecord) -> dict[str, Any]:
+    raw = record.raw or {}
+    conf = raw.get("f_runtime_conf_on_party") or raw.get("runtime_conf_on_party") or record.runtime_conf or {}
+    params = (conf.get("job_parameters") or {}) if isinstance(conf, Mapping) else {}
+    common = params.get("common") or params  # the on-party conf keeps job_parameters flat
+    model_version = common.get("model_version")
+    return {"model_id": common.get("model_id"),
+            "model_version": None if model_version is None else str(model_version)}
+
+
+class SubmitJobOperator(FateFlowJobOperator):
+    """Submit a FATE job (DSL v2), wait for it by default, and return its job id.
+
+    Pushes ``job_id``, ``model_id``, ``model_version`` and ``board_url`` to XCom; the "FATE Board"
+    extra link opens the job. Retries reattach to the job an earlier try submitted (see
+    :mod:`airflow_provider_fateflow.operators.base`).
+
+    .. note:: A training job's ``model_version`` is a *parent* version: deploy it
+        (:class:`~airflow_provider_fateflow.operators.model.ModelDeployOperator`) before predict, load or bind.
+
+    :param conf: the job runtime conf: a dict (rendered by Airflow) or the path of a JSON file on the
+        worker (read at execute time; its string values are rendered with Jinja when ``render_files``).
+    :param dsl: the job DSL, a dict or a JSON file path; may be None for predict jobs.
+    :param render_files: render Jinja in the string values of conf/DSL files (default True).
+    :param wait_for_completion: wait until the job ends (default True).
+    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status queries (default 10).
+    :param timeout: job deadline in seconds from the job's creation; the job is stopped and the task
+        fails when it passes (default None).
+    :param fateflow_conn_id: the Airflow connection (default ``fateflow_default``).
+    :param hook_params: hook parameters (timeouts in seconds, retries).
+    """
+
+    template_fields: Sequence[str] = ("conf", "dsl", "fateflow_conn_id")
+    template_fields_renderers = {"conf": "json", "dsl": "json"}
+
+    def __init__(self, *, conf: dict[str, Any] | str, dsl: dict[str, Any] | str | None = None,
+                 render_files: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conf = conf
+        self.dsl = dsl
+        self.render_files = render_files
+
+    def _validate(self, context: Context) -> None:
+        conf = load_rendered_json(self, self.conf, "job conf", context, self.render_files)
+        validate_job_conf(conf)
+        dsl = None
+        if self.dsl is not None:
+            dsl = load_rendered_json(self, self.dsl, "job dsl", context, self.render_files)
+            validate_dsl(dsl)
+        self._conf_dict, self._dsl_dict = conf, dsl
+
+    def _lookup_party(self, context: Context) -> tuple[str, int] | None:
+        initiator = self._conf_dict["initiator"]
+        return str(initiator["role"]), party_id_int(initiator["party_id"], "conf.initiator.party_id")
+
+    def _find_by_marker(self, context: Context, marker: str) -> JobRef | None:
+        ref = super()._find_by_marker(context, marker)
+        if ref is not None:
+            try:
+                record = self._query(ref, grace_started=None)
+                if record is not None:
+                    ref.extra = _model_info_from_record(record)
+            except Exception as err:  # model info is a nicety
+                self.log.debug("could not read the model info of job %s: %s", ref.job_id, err)
+        return ref
+
+    def _submit(self, context: Context, marker: str) -> JobRef:
+        role, party = self._lookup_party(context)  # type: ignore[misc]
+        result = self.hook.job.submit(self._conf_dict, self._dsl_dict, marker=marker)
+        self.log.info("Submitted FATE job %s (model %s, version %s).", result.job_id, result.model_id,
+                      result.model_version)
+        return JobRef(job_id=result.job_id, role=role, party_id=party,
+                      board_url=self._board_url(result.job_id, role, party, result.board_url),
+                      created=time.time(),
+                      extra={"model_id": result.model_id, "model_version": result.model_version})
+
+    def _extra_xcom(self, ref: JobRef) -> dict[str, Any]:
+        return {"model_id": ref.extra.get("model_id"), "model_version": ref.extra.get("model_version")}
+
+
+class StopJobOperator(FateFlowBaseOperator):
+    """Stop a FATE job (``job/stop``); returns FATE's message.
+
+    :param job_id: the job to stop (templated).
+    :param stop_status: ``"canceled"`` (FATE's default) or ``"failed"``.
+    :param missing_ok: do not fail when FATE does not know the job (default False).
+    """
+
+    template_fields: Sequence[str] = ("job_id", "fateflow_conn_id")
+
+    def __init__(self, *, job_id: str, stop_status: str | None = None, missing_ok: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.stop_status = stop_status
+        self.missing_ok = missing_ok
+
+    def execute(self, context: Context) -> str | None:
+        if not self.job_id:
+            raise FateFlowInputError("job_id: missing")
+        if self.stop_status not in (None, "canceled", "failed"):
+            raise FateFlowInputError(f"stop_status must be 'canceled' or 'failed', got {self.stop_status!r}")
+        try:
+            message = self.hook.job.stop(str(self.job_id), self.stop_status)
+        except FateFlowNotFoundError:
+            if not self.missing_ok:
+                raise
+            self.log.warning("FATE job %s not found; nothing to stop.", self.job_id)
+            return None
+        self.log.info("Stopped FATE job %s: %s", self.job_id, message)
+        return message
+
+
+class RerunJobOperator(FateFlowJobOperator):
+    """Rerun a FATE job (from one component, or its failed components) and wait for it.
+
+    The job keeps its id; the task returns it. A retry of this task reattaches when the rerun is still
+    running or has succeeded, and reruns again after a terminal failure.
+
+    :param job_id: the job to rerun (templated).
+    :param component_name: rerun from this component (default: FATE's choice, the failed ones).
+    :param force: rerun even components that succeeded (default False).
+    :param role: role to query the job with (default: the job's initiator).
+    :param party_id: party to query the job with (default: the job's initiator).
+    """
+
+    template_fields: Sequence[str] = ("job_id", "component_name", "fateflow_conn_id")
+    job_kind = "rerun of job"
+
+    def __init__(self, *, job_id: str, component_name: str | None = None, force: bool = False,
+                 role: str | None = None, party_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.component_name = component_name
+        self.force = force
+        self.role = role
+        self.party_id = party_id
+
+    def _validate(self, context: Context) -> None:
+        if not self.job_id:
+            raise FateFlowInputError("job_id: missing")
+
+    def _initiator(self) -> tuple[str, int]:
+        if self.role and self.party_id is not None:
+            return str(self.role), int(self.party_id)
+        rows = self.hook.job.query(job_id=str(self.job_id))
+        if not rows:
+            raise FateFlowNotFoundError(f"FATE job {self.job_id} not found", operation="job.query")
+        row = next((r for r in rows if r.is_initiator), rows[0])
+        return (row.initiator_role or row.role), int(row.initiator_party_id if row.initiator_party_id is not None
+                                                      else row.party_id)
+
+    def _find_by_marker(self, context: Context, marker: str) -> JobRef | None:
+        role, party = self._initiator()  # a retry: the earlier try may have rerun this very job
+        return JobRef(job_id=str(self.job_id), role=role, party_id=party,
+                      board_url=self._board_url(str(self.job_id), role, party, None), marker=marker)
+
+    def _submit(self, context: Context, marker: str) -> JobRef:
+        role, party = self._initiator()
+        message = self.hook.job.rerun(str(self.job_id), self.component_name, self.force)
+        self.log.info("Rerunning FATE job %s: %s", self.job_id, message)
+        return JobRef(job_id=str(self.job_id), role=role, party_id=party,
+                      board_url=self._board_url(str(self.job_id), role, party, None), created=time.time())
+
+    def _query(self, ref: JobRef, grace_started: float | None) -> JobRecord | None:
+        record = super()._query(ref, grace_started)
+        # Right after job/rerun the old terminal status may still show for a moment: give it a few seconds.
+        if (record is not None and grace_started is not None and record.status.is_failure
+                and ref.created is not None and time.time() - ref.created < 5.0
+                and (record.end_time or 0) / 1000.0 < ref.created):
+            from dataclasses import replace
+
+            from airflow_provider_fateflow.client.status import JobStatus
+
+            return replace(record, status=JobStatus.WAITING)
+        return record
+
+
+class CleanJobOperator(FateFlowBaseOperator):
+    """Clean a job's sessions, output tables and metrics (``job/clean``); returns FATE's message.
+
+    :param job_id: the job (templated).
+    :param role: only this role's tasks (optional).
+    :param party_id: only this party's tasks (optional).
+    :param component_name: only this component (optional).
+    :param missing_ok: do not fail when the job has no tasks (default False).
+    """
+
+    template_fields: Sequence[str] = ("job_id", "component_name", "fateflow_conn_id")
+
+    def __init__(self, *, job_id: str, role: str | None = None, party_id: int | None = None,
+                 component_name: str | None = None, missing_ok: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.role = role
+        self.party_id = party_id
+        self.component_name = component_name
+        self.missing_ok = missing_ok
+
+    def execute(self, context: Context) -> str | None:
+        if not self.job_id:
+            raise FateFlowInputError("job_id: missing")
+        try:
+            message = self.hook.job.clean(str(self.job_id), self.role, self.party_id, self.component_name)
+        except FateFlowNotFoundError:
+            if not self.missing_ok:
+                raise
+            self.log.warning("FATE job %s has no tasks to clean.", self.job_id)
+            return None
+        self.log.info("Cleaned FATE job %s: %s", self.job_id, message)
+        return message
+
+
+class QueueCleanOperator(FateFlowBaseOperator):
+    """Cancel every job waiting in this FATE Flow's queue (``job/clean/queue``).
+
+    Returns ``{job_id: status code}`` (0 = stopped on all parties).
+    """
+
+    def execute(self, context: Context) -> dict[str, int]:
+        result = self.hook.queue.clean()
+        self.log.info("Canceled %d waiting FATE job(s): %s", len(result or {}), ", ".join(sorted(result or {})))
+        return dict(result or {})
+
+
+class GeneratePredictDslOperator(FateFlowBaseOperator):
+    """Generate a predict DSL from a training DSL and the components to keep; returns it (XCom).
+
+    :param train_dsl: the training DSL, a dict or a JSON file path (templated).
+    :param components: component names, a list or a comma-separated string (templated).
+    :param render_files: render Jinja in a DSL file's string values (default True).
+    """
+
+    template_fields: Sequence[str] = ("train_dsl", "components", "fateflow_conn_id")
+    template_fields_renderers = {"train_dsl": "json"}
+
+    def __init__(self, *, train_dsl: dict[str, Any] | str, components: list[str] | str,
+                 render_files: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.train_dsl = train_dsl
+        self.components = components
+        self.render_files = render_files
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        dsl = load_rendered_json(self, self.train_dsl, "train dsl", context, self.render_files)
+        validate_dsl(dsl, what="train dsl")
+        components = self.components
+        if isinstance(components, str):
+            components = [c.strip() for c in components.strip("[] \n").split(",") if c.strip()]
+        if not components:
+            raise FateFlowInputError("components: give at least one component name")
+        unknown = sorted(set(components) - set(dsl["components"]))
+        if unknown:
+            raise FateFlowInputError(f"components {unknown} are not in the training DSL "
+                                     f"(it has {sorted(dsl['components'])})")
+        predict = self.hook.job.generate_dsl(dsl, list(components))
+        self.log.info("Predict DSL with components %s", sorted((predict or {}).get("components") or {}))
+        return predict
+
+
+class JobLogOperator(FateFlowBaseOperator):
+    """Download a job's logs into ``<output_dir>/job_<job_id>_log/`` (extracted safely); returns that path.
+
+    :param job_id: the job (templated).
+    :param output_dir: a directory on the worker; created if missing, checked writable before any request.
+    """
+
+    template_fields: Sequence[str] = ("job_id", "output_dir", "fateflow_conn_id")
+
+    def __init__(self, *, job_id: str, output_dir: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.output_dir = output_dir
+
+    def execute(self, context: Context) -> str:
+        if not self.job_id:
+            raise FateFlowInputError("job_id: missing")
+        directory = writable_directory(self.output_dir, "output_dir")
+        path = self.hook.job.log(str(self.job_id), directory)
+        files = sum(1 for p in Path(path).rglob("*") if p.is_file())
+        self.log.info("Downloaded %d log file(s) of FATE job %s to %s", files, self.job_id, path)
+        return str(path)

@@ -1,0 +1,535 @@
+"""Async waiting in the triggerer: one event per wait.
+
+Every trigger here:
+
+- opens **one** async client per ``run()`` (the connection is read with ``aget_connection``, never the
+  blocking call) and closes it when the run ends;
+- sends **one** request per poll and sleeps with ``asyncio.sleep`` (never blocks the event loop);
+- yields **exactly one** :class:`TriggerEvent` and returns; ``status`` is ``success``, ``failed``,
+  ``canceled``, ``timeout`` or ``error``;
+- is idempotent: it only reads state (plus a stop on its deadline), so it can run twice or move
+  between triggerers;
+- carries deadlines as epoch seconds (``time.time()``), which hold across processes and hosts.
+
+Transient failures (connection refused or dropped, timeouts, HTTP 5xx/429) while polling are retried
+inside the trigger with exponential backoff (capped at :data:`MAX_BACKOFF` seconds, never past the
+deadline) instead of ending the wait: a FATE Flow restart must not fail every deferred task. Any other
+exception becomes one ``error`` event.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_fateflow.client.errors import FateFlowError, summarize_retmsg
+from airflow_provider_fateflow.client.status import JobStatus, TaskStatus
+from airflow_provider_fateflow.hooks.fateflow import DEFAULT_CONN_ID, FateFlowHook
+from airflow_provider_fateflow.version_compat import AIRFLOW_V_3_3_PLUS
+
+__all__ = ["JobStatusTrigger", "TaskStatusTrigger", "TableExistsTrigger", "compact_record", "evaluate_tasks", "MAX_BACKOFF"]
+
+#: Longest pause (seconds) between two polls while FATE Flow is unreachable.
+MAX_BACKOFF = 120.0
+#: Longest random delay (seconds) before a trigger's first poll, to spread simultaneous starts.
+MAX_START_JITTER = 5.0
+#: Seconds ``on_kill``/the deadline stop may take.
+STOP_TIMEOUT = 60.0
+_MODULE = __name__
+
+_JOB_KEYS = (
+    "f_job_id", "f_role", "f_party_id", "f_status", "f_status_code", "f_progress", "f_is_initiator",
+    "f_initiator_role", "f_initiator_party_id", "f_description", "f_tag", "f_create_time", "f_start_time",
+    "f_end_time", "f_elapsed",
+)
+_TASK_KEYS = (
+    "f_job_id", "f_component_name", "f_component_module", "f_task_id", "f_task_version", "f_role",
+    "f_party_id", "f_status", "f_party_status", "f_error_report", "f_start_time", "f_end_time", "f_elapsed",
+)
+_MAX_REPORT = 4000
+
+
+def compact_record(raw: Mapping[str, Any] | None, task: bool = False) -> dict[str, Any]:
+    """A record without its (large) conf and DSL, for trigger events and XCom."""
+    if not raw:
+        return {}
+    out: dict[str, Any] = {}
+    for key in _TASK_KEYS if task else _JOB_KEYS:
+        plain = key[2:]
+        if key in raw:
+            out[key] = raw[key]
+        elif plain in raw:
+            out[key] = raw[plain]
+    report = out.get("f_error_report")
+    if isinstance(report, str) and len(report) > _MAX_REPORT:
+        out["f_error_report"] = report[:_MAX_REPORT] + "..."
+    return out
+
+
+def _statuses(values: Iterable[Any] | str | None, enum: Any, default: Sequence[Any]) -> list[str]:
+    if values is None:
+        return [str(v) for v in default]
+    if isinstance(values, str):
+        values = [values]
+    return sorted({enum.parse(v).value if not isinstance(v, enum) else v.value for v in values})
+
+
+def evaluate_tasks(rows: Sequence[Any], targets: Iterable[str]) -> tuple[str | None, Any]:
+    """``("success", row)`` when every row reached a target status, ``("failed", row)`` when one ended
+    in a terminal status that is not a target, else ``(None, first unfinished row)``."""
+    targets = set(targets)
+    pending = None
+    for row in rows:
+        status = row.status.value
+        if status in targets:
+            continue
+        if row.status.is_terminal:
+            return "failed", row
+        pending = pending or row
+    if pending is None:
+        return "success", rows[0]
+    return None, pending
+
+
+_TLS_CONTEXTS: dict[Any, Any] = {}
+
+
+def _tls_context(verify: bool | str) -> Any:
+    """One ``ssl.SSLContext`` per ``verify`` setting, built once per process."""
+    ctx = _TLS_CONTEXTS.get(verify)
+    if ctx is None:
+        import os
+        import ssl
+
+        if verify is False:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        elif isinstance(verify, str):
+            ctx = ssl.create_default_context(**({"capath": verify} if os.path.isdir(verify) else {"cafile": verify}))
+        else:
+            import certifi
+
+            ctx = ssl.create_default_context(cafile=certifi.where())
+        _TLS_CONTEXTS[verify] = ctx
+    return ctx
+
+
+def _httpx_client(config: Any) -> Any:
+    """The httpx client the client's AsyncTransport would build, with the shared TLS context."""
+    import httpx
+
+    proxy = None
+    if config.proxies:
+        proxy = config.proxies.get(config.scheme) or config.proxies.get("all")
+    return httpx.AsyncClient(
+        verify=_tls_context(config.verify), proxy=proxy,
+        timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
+        headers={"User-Agent": config.user_agent, "Accept": "application/json, */*"},
+    )
+
+
+class _CaptureRunner:
+    """A runner that records the :class:`ApiCall` a sync group builds instead of sending it."""
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.call: Any = None
+
+    def run(self, call: Any) -> None:
+        self.call = call
+
+
+async def async_table_info(client: Any, namespace: str, table_name: str) -> Any:
+    """``table.info`` on the async client.
+
+    The async client offers only ``job``/``task``; until it has ``table``, the sync group builds the
+    call (same body and parser) and the async transport sends it.
+    """
+    table = getattr(client, "table", None)
+    if table is not None:
+        return await table.info(namespace, table_name)
+    from airflow_provider_fateflow.client.table import TableGroup
+
+    runner = _CaptureRunner(client.config)
+    TableGroup(runner, client.config).info(namespace, table_name)  # type: ignore[arg-type]
+    return await client.transport.arun(runner.call)
+
+
+class _PollingTrigger(BaseTrigger):
+    """The loop every trigger shares; subclasses implement :meth:`_poll` (one request)."""
+
+    kind = "wait"
+
+    def __init__(
+        self,
+        *,
+        fateflow_conn_id: str = DEFAULT_CONN_ID,
+        poll_interval: float = 10.0,
+        deadline: float | None = None,
+        deadline_reason: str | None = None,
+        not_found_timeout: float | None = 60.0,
+        hook_params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.fateflow_conn_id = fateflow_conn_id
+        self.poll_interval = float(poll_interval)
+        self.deadline = None if deadline is None else float(deadline)
+        self.deadline_reason = deadline_reason
+        self.not_found_timeout = None if not_found_timeout is None else float(not_found_timeout)
+        self.hook_params = dict(hook_params) if hook_params else None
+
+    def _base_kwargs(self) -> dict[str, Any]:
+        return {
+            "fateflow_conn_id": self.fateflow_conn_id,
+            "poll_interval": self.poll_interval,
+            "deadline": self.deadline,
+            "deadline_reason": self.deadline_reason,
+            "not_found_timeout": self.not_found_timeout,
+            "hook_params": self.hook_params,
+        }
+
+    def _hook(self) -> FateFlowHook:
+        return FateFlowHook(self.fateflow_conn_id, **(self.hook_params or {}))
+
+    async def _client(self) -> Any:
+        """One async client for this run; the connection is read asynchronously (``aget_connection``).
+
+        The httpx client gets a TLS context shared by every trigger of this process: building one per
+        client costs ~30 ms of blocking CPU (CA bundle loading), which 1,000 triggers starting together
+        would turn into a frozen event loop.
+        """
+        from airflow_provider_fateflow.client.aio import AsyncFateFlowClient, AsyncTransport
+        from airflow_provider_fateflow.hooks.fateflow import config_from_connection
+
+        hook = self._hook()
+        conn = await hook.aget_connection(self.fateflow_conn_id)
+        config = config_from_connection(conn, **hook.hook_params)
+        transport = AsyncTransport(config, client=_httpx_client(config))
+        transport._owns_client = True  # this run owns (and closes) the httpx client it made
+        return AsyncFateFlowClient(config, transport=transport)
+
+    def _ident(self) -> dict[str, Any]:
+        return {}
+
+    async def _poll(self, client: Any, started: float) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    async def _on_deadline(self, client: Any) -> dict[str, Any]:
+        return {"status": "timeout", "reason": self.deadline_reason or "deadline",
+                "message": f"{self.kind}: deadline passed", **self._ident()}
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        client = None
+        started = time.time()
+        failures = 0
+        try:
+            # Spread the starts (and so the polls) of many triggers deferred at once over the poll
+            # interval: building a client costs ~1 ms of CPU, and a thousand in one loop step would stall it.
+            # The operator checked the state just before deferring, so the first poll can wait a little.
+            await asyncio.sleep(random.uniform(0.0, min(self.poll_interval, MAX_START_JITTER)))
+            client = await self._client()
+            await asyncio.sleep(0)
+            while True:
+                now = time.time()
+                if self.deadline is not None and now >= self.deadline:
+                    payload = await self._on_deadline(client)
+                    break
+                try:
+                    payload = await self._poll(client, started)
+                    failures = 0
+                except FateFlowError as err:
+                    if not err.transient:
+                        raise
+                    failures += 1
+                    delay = min(MAX_BACKOFF, self.poll_interval * (2 ** min(failures, 10)))
+                    self.log.warning("%s: FATE Flow unreachable (%s); retrying in %.0f s", self.kind, err, delay)
+                    await self._sleep(delay)
+                    continue
+                if payload is not None:
+                    break
+                await self._sleep(self.poll_interval)
+        except Exception as err:  # one "error" event, never an exception out of the triggerer
+            payload = {"status": "error", "reason": "exception",
+                       "message": f"{type(err).__name__}: {err}", **self._ident()}
+        finally:
+            if client is not None:
+                try:
+                    await client.aclose()
+                except Exception as err:  # pragma: no cover - closing must not hide the event
+                    self.log.debug("closing the FATE Flow client failed: %s", err)
+        yield TriggerEvent(payload)
+
+    async def _sleep(self, seconds: float) -> None:
+        if self.deadline is not None:
+            seconds = min(seconds, max(0.0, self.deadline - time.time()))
+        await asyncio.sleep(seconds)
+
+    async def _not_found(self, client: Any, started: float, what: str, job_id: str,
+                         role: str | None, party_id: int | None) -> dict[str, Any] | None:
+        """An event when ``what`` has been missing longer than the grace period (else None)."""
+        if role is not None or party_id is not None:
+            rows = await client.job.query(job_id=job_id)
+            if rows:
+                parties = ", ".join(sorted({f"{r.role}/{r.party_id}" for r in rows}))
+                return {"status": "error", "reason": "bad_party",
+                        "message": f"job {job_id} has no party {role}/{party_id}; it runs on {parties}",
+                        **self._ident()}
+        if self.not_found_timeout is not None and time.time() - started >= self.not_found_timeout:
+            return {"status": "error", "reason": "not_found",
+                    "message": f"{what} not found after {self.not_found_timeout:g} s (check the job id, role and party)", **self._ident()}
+        return None
+
+
+class JobStatusTrigger(_PollingTrigger):
+    """Wait until a FATE job reaches one of ``target_statuses`` (default ``success``).
+
+    Event ``status``: ``success`` (a target status was reached), ``failed``/``canceled``/``timeout`` (the
+    job ended in a status that is not a target; ``reason`` ``"job"``), ``timeout`` with ``reason``
+    ``"deadline"``/``"execution_timeout"`` (the deadline passed; ``stopped`` says whether the job was
+    stopped), or ``error`` (``reason`` ``not_found``, ``bad_party`` or ``exception``). The event carries
+    ``job_id``, ``role``, ``party_id``, ``job_status``, ``message`` and the job's final ``record`` (without
+    conf and DSL). The failed components are looked up by the resumed task, so that every poll is
+    exactly one request.
+
+    :param job_id: the FATE job id.
+    :param role: role to query the job with (the initiator's gives the authoritative status).
+    :param party_id: party to query the job with.
+    :param fateflow_conn_id: the Airflow connection.
+    :param poll_interval: seconds between polls (default 10).
+    :param deadline: epoch seconds after which the wait ends with a ``timeout`` event (default None).
+    :param deadline_reason: ``"deadline"`` (the job timeout) or ``"execution_timeout"``, reported back.
+    :param stop_on_timeout: stop the FATE job when the deadline passes (default True).
+    :param target_statuses: job statuses that end the wait successfully (default ``["success"]``).
+    :param not_found_timeout: seconds an unknown job is tolerated before an ``error`` event (default 60;
+        None waits forever).
+    :param cancel_on_kill: on Airflow 3.3+, stop the FATE job when the user marks the deferred task
+        failed/success or clears it (default True).
+    :param hook_params: hook parameters (timeouts, retries), as for the operators.
+    """
+
+    kind = "job"
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        role: str | None = None,
+        party_id: int | None = None,
+        fateflow_conn_id: str = DEFAULT_CONN_ID,
+        poll_interval: float = 10.0,
+        deadline: float | None = None,
+        deadline_reason: str | None = None,
+        stop_on_timeout: bool = True,
+        target_statuses: Sequence[str] | None = None,
+        not_found_timeout: float | None = 60.0,
+        cancel_on_kill: bool = True,
+        hook_params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(fateflow_conn_id=fateflow_conn_id, poll_interval=poll_interval, deadline=deadline,
+                         deadline_reason=deadline_reason, not_found_timeout=not_found_timeout,
+                         hook_params=hook_params)
+        self.job_id = str(job_id)
+        self.role = role
+        self.party_id = None if party_id is None else int(party_id)
+        self.stop_on_timeout = stop_on_timeout
+        self.target_statuses = _statuses(target_statuses, JobStatus, [JobStatus.SUCCESS.value])
+        self.cancel_on_kill = cancel_on_kill
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{_MODULE}.JobStatusTrigger",
+            {
+                "job_id": self.job_id,
+                "role": self.role,
+                "party_id": self.party_id,
+                "stop_on_timeout": self.stop_on_timeout,
+                "target_statuses": list(self.target_statuses),
+                "cancel_on_kill": self.cancel_on_kill,
+                **self._base_kwargs(),
+            },
+        )
+
+    def _ident(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "role": self.role, "party_id": self.party_id}
+
+    async def _poll(self, client: Any, started: float) -> dict[str, Any] | None:
+        rows = await client.job.query(job_id=self.job_id, role=self.role, party_id=self.party_id)
+        if not rows:
+            return await self._not_found(client, started, f"FATE job {self.job_id}", self.job_id,
+                                         self.role, self.party_id)
+        record = rows[0]
+        status = record.status
+        if status.value in self.target_statuses:
+            return {"status": "success", "job_status": status.value,
+                    "message": f"job {self.job_id} is {status.value}",
+                    "record": compact_record(record.raw), **self._ident()}
+        if status.is_terminal:
+            # The failed components and FATE's error reports are fetched by the worker when it resumes
+            # (execute_complete): the trigger keeps to one request per poll.
+            return {"status": status.value, "reason": "job", "job_status": status.value,
+                    "message": f"job {self.job_id} ended with status {status.value}",
+                    "record": compact_record(record.raw), **self._ident()}
+        return None
+
+    async def _stop(self, client: Any, why: str) -> bool:
+        try:
+            await asyncio.wait_for(client.job.stop(self.job_id), STOP_TIMEOUT)
+            self.log.warning("stopped FATE job %s (%s)", self.job_id, why)
+            return True
+        except Exception as err:  # best effort; the operator tries again
+            self.log.warning("could not stop FATE job %s (%s): %s", self.job_id, why, err)
+            return False
+
+    async def _on_deadline(self, client: Any) -> dict[str, Any]:
+        stopped = await self._stop(client, "deadline passed") if self.stop_on_timeout else False
+        reason = self.deadline_reason or "deadline"
+        return {"status": "timeout", "reason": reason, "stopped": stopped, "job_status": None,
+                "message": f"FATE job {self.job_id} did not finish before its {reason}"
+                           + (" and was stopped" if stopped else ""),
+                **self._ident()}
+
+    if AIRFLOW_V_3_3_PLUS:
+
+        async def on_kill(self) -> None:
+            """Stop the FATE job when the user marks the deferred task failed/success or clears it."""
+            if not self.cancel_on_kill:
+                return
+            client = await self._client()
+            try:
+                await self._stop(client, "task killed by the user")
+            finally:
+                await client.aclose()
+
+
+class TaskStatusTrigger(_PollingTrigger):
+    """Wait until one component of a job reaches one of ``target_statuses`` (default success/pass).
+
+    Event ``status``: ``success``, ``failed``/``canceled``/``timeout`` (the component ended otherwise),
+    ``timeout`` (``reason`` ``deadline``) or ``error``; with ``job_id``, ``component_name``,
+    ``task_status`` and the compact task ``record``.
+
+    :param job_id: the FATE job id.
+    :param component_name: the component (e.g. ``hetero_lr_0``).
+    :param role: role of the task to watch (None: every party's task of the component must get there).
+    :param party_id: party of the task to watch.
+    :param target_statuses: task statuses that end the wait successfully (default success and pass).
+    """
+
+    kind = "task"
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        component_name: str,
+        role: str | None = None,
+        party_id: int | None = None,
+        target_statuses: Sequence[str] | None = None,
+        fateflow_conn_id: str = DEFAULT_CONN_ID,
+        poll_interval: float = 10.0,
+        deadline: float | None = None,
+        deadline_reason: str | None = None,
+        not_found_timeout: float | None = 60.0,
+        hook_params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(fateflow_conn_id=fateflow_conn_id, poll_interval=poll_interval, deadline=deadline,
+                         deadline_reason=deadline_reason, not_found_timeout=not_found_timeout,
+                         hook_params=hook_params)
+        self.job_id = str(job_id)
+        self.component_name = component_name
+        self.role = role
+        self.party_id = None if party_id is None else int(party_id)
+        self.target_statuses = _statuses(target_statuses, TaskStatus,
+                                         [TaskStatus.SUCCESS.value, TaskStatus.PASS.value])
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{_MODULE}.TaskStatusTrigger",
+            {
+                "job_id": self.job_id,
+                "component_name": self.component_name,
+                "role": self.role,
+                "party_id": self.party_id,
+                "target_statuses": list(self.target_statuses),
+                **self._base_kwargs(),
+            },
+        )
+
+    def _ident(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "component_name": self.component_name, "role": self.role,
+                "party_id": self.party_id}
+
+    async def _poll(self, client: Any, started: float) -> dict[str, Any] | None:
+        rows = await client.task.query(job_id=self.job_id, component_name=self.component_name,
+                                       role=self.role, party_id=self.party_id)
+        if not rows:
+            return await self._not_found(client, started,
+                                         f"component {self.component_name} of FATE job {self.job_id}",
+                                         self.job_id, self.role, self.party_id)
+        verdict, task = evaluate_tasks(rows, self.target_statuses)
+        record = compact_record(task.raw, task=True)
+        if verdict == "success":
+            return {"status": "success", "task_status": task.status.value, "record": record,
+                    "message": f"component {self.component_name} is {task.status.value}", **self._ident()}
+        if verdict == "failed":
+            status = task.status
+            report = f": {summarize_retmsg(task.error_report, 300)}" if task.error_report else ""
+            return {"status": status.value, "reason": "task", "task_status": status.value, "record": record,
+                    "message": f"component {self.component_name} of job {self.job_id} ended with status "
+                               f"{status.value} on {task.role}/{task.party_id}{report}", **self._ident()}
+        return None
+
+
+class TableExistsTrigger(_PollingTrigger):
+    """Wait until a FATE table exists (optionally with at least ``min_rows`` rows).
+
+    Event ``status``: ``success`` (with ``count``), ``timeout`` (``reason`` ``deadline``) or ``error``.
+
+    :param namespace: table namespace.
+    :param table_name: table name.
+    :param min_rows: minimum row count (default None: existence is enough).
+    """
+
+    kind = "table"
+
+    def __init__(
+        self,
+        *,
+        namespace: str,
+        table_name: str,
+        min_rows: int | None = None,
+        fateflow_conn_id: str = DEFAULT_CONN_ID,
+        poll_interval: float = 10.0,
+        deadline: float | None = None,
+        deadline_reason: str | None = None,
+        hook_params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(fateflow_conn_id=fateflow_conn_id, poll_interval=poll_interval, deadline=deadline,
+                         deadline_reason=deadline_reason, not_found_timeout=None, hook_params=hook_params)
+        self.namespace = namespace
+        self.table_name = table_name
+        self.min_rows = None if min_rows is None else int(min_rows)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        kwargs = self._base_kwargs()
+        kwargs.pop("not_found_timeout")
+        return (
+            f"{_MODULE}.TableExistsTrigger",
+            {"namespace": self.namespace, "table_name": self.table_name, "min_rows": self.min_rows, **kwargs},
+        )
+
+    def _ident(self) -> dict[str, Any]:
+        return {"namespace": self.namespace, "table_name": self.table_name}
+
+    async def _poll(self, client: Any, started: float) -> dict[str, Any] | None:
+        info = await async_table_info(client, self.namespace, self.table_name)
+        if info.exists and (self.min_rows is None or (info.count or 0) >= self.min_rows):
+            return {"status": "success", "count": info.count,
+                    "message": f"table {self.namespace}/{self.table_name} exists with {info.count} rows",
+                    **self._ident()}
+        return None
