@@ -154,6 +154,8 @@ def main() -> int:
         "max_requests_per_trigger_per_interval": worst_window,
         "peak_rss_growth_mb": round((peak[0] - rss0) / 2**20, 1),
         "cpu_s": round(cpu, 2),
+        "cpu_user_s": round(cpu1.user - cpu0.user, 2),
+        "cpu_system_s": round(cpu1.system - cpu0.system, 2),
         "cpu_ms_per_poll": round(1000 * cpu / max(polls, 1), 3),
         "max_loop_lag_ms": round(1000 * max(lags), 1),
         "p99_loop_lag_ms": round(1000 * sorted(lags)[int(len(lags) * 0.99)], 1),

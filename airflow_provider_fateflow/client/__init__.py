@@ -1,8 +1,8 @@
 """FATE Flow (v1 REST API) client. Imports nothing from Airflow.
 
 ``FateFlowClient(config)`` exposes the SDK's resource groups: ``.job``, ``.component``, ``.data``,
-``.task``, ``.model``, ``.table``, ``.queue``, ``.version``. ``AsyncFateFlowClient`` lives in
-``airflow_provider_fateflow.client.aio`` (httpx is imported only there).
+``.task``, ``.model``, ``.table``, ``.queue``, ``.version``. ``AsyncFateFlowClient`` (for triggers) is
+exported lazily from ``airflow_provider_fateflow.client.aio``, so importing the client does not load aiohttp.
 """
 from __future__ import annotations
 
@@ -88,8 +88,16 @@ class FateFlowClient:
         return f"FateFlowClient({self.config.base_url!r})"
 
 
+def __getattr__(name: str) -> Any:
+    if name in ("AsyncFateFlowClient", "AsyncTransport"):
+        from airflow_provider_fateflow.client import aio
+
+        return getattr(aio, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
-    "FateFlowClient", "ClientConfig", "RetryPolicy", "Transport", "JobStatus", "TaskStatus",
+    "FateFlowClient", "AsyncFateFlowClient", "ClientConfig", "RetryPolicy", "Transport", "JobStatus", "TaskStatus",
     "FateFlowError", "FateFlowConnectionError", "FateFlowTimeoutError", "FateFlowApiError", "FateFlowAuthError",
     "FateFlowNotFoundError", "FateFlowResponseError", "FateFlowInputError", "FateFlowArchiveError",
     "FateFlowJobError", "FateFlowJobFailedError", "FateFlowJobCanceledError", "FateFlowJobTimeoutError",

@@ -10,7 +10,7 @@ from airflow_provider_fateflow.client._base import Group, body, data_dict, downl
 from airflow_provider_fateflow.client.calls import ApiCall, nf
 from airflow_provider_fateflow.client.results import TableInfo
 
-__all__ = ["TableGroup"]
+__all__ = ["TableGroup", "table_info_call"]
 
 
 def _table_info(envelope: Mapping[str, Any]) -> TableInfo:
@@ -23,6 +23,16 @@ def _table_info(envelope: Mapping[str, Any]) -> TableInfo:
     )
 
 
+def table_info_call(namespace: str, table_name: str) -> ApiCall:
+    """``POST table/table_info`` (idempotent); ``exists`` False for a missing table."""
+    return ApiCall(
+        "table.info", "table/table_info",
+        json={"namespace": require(namespace, "namespace", "table.info"),
+              "table_name": require(table_name, "table_name", "table.info")},
+        idempotent=True, parse=_table_info,
+    )
+
+
 class TableGroup(Group):
     """Table operations, with the FATE Flow SDK's names and arguments."""
 
@@ -30,12 +40,7 @@ class TableGroup(Group):
 
     def info(self, namespace: str, table_name: str) -> TableInfo:
         """Table metadata (``POST table/table_info``); ``exists`` False for a missing table."""
-        return self._run(ApiCall(
-            "table.info", "table/table_info",
-            json={"namespace": require(namespace, "namespace", "table.info"),
-                  "table_name": require(table_name, "table_name", "table.info")},
-            idempotent=True, parse=_table_info,
-        ))
+        return self._run(table_info_call(namespace, table_name))
 
     def delete(self, namespace: str, table_name: str) -> dict[str, Any]:
         """Destroy a table (``POST table/delete``). Not retried.

@@ -52,9 +52,13 @@ def should_retry(call: ApiCall, exc: BaseException) -> bool:
 def backoff_delay(policy: RetryPolicy, attempt: int, exc: BaseException | None) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1-based).
 
-    ``Retry-After`` (when the policy respects it) wins, capped at ``max_retry_after``; otherwise
+    A connection dropped after sending is retried at once the first time (a stale keep-alive
+    connection). ``Retry-After`` (when the policy respects it) wins, capped at ``max_retry_after``; otherwise
     exponential ``min_delay * 2**(attempt-1)`` capped at ``max_delay``, plus random jitter.
     """
+    if attempt == 1 and _dropped_after_sending(exc):
+        # Most often a keep-alive connection the server closed while it sat in the pool: try again now.
+        return 0.0
     retry_after = getattr(exc, "retry_after", None)
     if policy.respect_retry_after and retry_after is not None:
         return min(float(retry_after), policy.max_retry_after)
@@ -62,6 +66,14 @@ def backoff_delay(policy: RetryPolicy, attempt: int, exc: BaseException | None) 
     if policy.jitter and delay > 0:
         delay = min(delay + random.uniform(0, delay), policy.max_delay)
     return delay
+
+
+def _dropped_after_sending(exc: BaseException | None) -> bool:
+    return (
+        isinstance(exc, FateFlowConnectionError)
+        and not isinstance(exc, FateFlowTimeoutError)
+        and exc.request_sent
+    )
 
 
 def log_retry(operation: str, attempt: int, attempts: int, exc: BaseException | None, delay: float) -> None:

@@ -40,13 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from .app import SandboxServer
+    from .sandbox import KEEP_ALIVE_S
 
     app = SandboxServer(config)
     logging.getLogger("fateflow_sandbox").info("fateflow-sandbox on http://%s:%s/v1 (state: %s, auth: %s)",
                                                args.host, args.port, args.state_dir or "memory",
                                                "on" if auth else "off")
     try:
-        uvicorn.run(app, host=args.host, port=args.port, lifespan="on", log_level="warning", access_log=False)
+        uvicorn.run(app, host=args.host, port=args.port, lifespan="on", log_level="warning", access_log=False,
+                    timeout_keep_alive=KEEP_ALIVE_S)
     finally:
         app.shutdown()
     return 0

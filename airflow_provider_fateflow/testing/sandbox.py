@@ -22,6 +22,10 @@ from typing import Any
 from .config import SandboxConfig
 
 
+#: Seconds an idle keep-alive connection stays open (the same in thread and subprocess mode).
+KEEP_ALIVE_S = 30
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free on ``host`` right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -97,11 +101,11 @@ class FateFlowSandbox:
         from .app import SandboxServer
 
         self._app = SandboxServer(self.config)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # proto 6: asyncio sets TCP_NODELAY
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         cfg = uvicorn.Config(self._app, lifespan="on", log_level="warning", access_log=False, loop="asyncio",
-                             http="auto", timeout_keep_alive=30)
+                             http="auto", timeout_keep_alive=KEEP_ALIVE_S)
         self._uv = uvicorn.Server(cfg)
         self._thread = threading.Thread(target=self._uv.run, kwargs={"sockets": [sock]},
                                         name=f"fateflow-sandbox-{self.port}", daemon=True)

@@ -95,71 +95,6 @@ def evaluate_tasks(rows: Sequence[Any], targets: Iterable[str]) -> tuple[str | N
     return None, pending
 
 
-_TLS_CONTEXTS: dict[Any, Any] = {}
-
-
-def _tls_context(verify: bool | str) -> Any:
-    """One ``ssl.SSLContext`` per ``verify`` setting, built once per process."""
-    ctx = _TLS_CONTEXTS.get(verify)
-    if ctx is None:
-        import os
-        import ssl
-
-        if verify is False:
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        elif isinstance(verify, str):
-            ctx = ssl.create_default_context(**({"capath": verify} if os.path.isdir(verify) else {"cafile": verify}))
-        else:
-            import certifi
-
-            ctx = ssl.create_default_context(cafile=certifi.where())
-        _TLS_CONTEXTS[verify] = ctx
-    return ctx
-
-
-def _httpx_client(config: Any) -> Any:
-    """The httpx client the client's AsyncTransport would build, with the shared TLS context."""
-    import httpx
-
-    proxy = None
-    if config.proxies:
-        proxy = config.proxies.get(config.scheme) or config.proxies.get("all")
-    return httpx.AsyncClient(
-        verify=_tls_context(config.verify), proxy=proxy,
-        timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
-        headers={"User-Agent": config.user_agent, "Accept": "application/json, */*"},
-    )
-
-
-class _CaptureRunner:
-    """A runner that records the :class:`ApiCall` a sync group builds instead of sending it."""
-
-    def __init__(self, config: Any) -> None:
-        self.config = config
-        self.call: Any = None
-
-    def run(self, call: Any) -> None:
-        self.call = call
-
-
-async def async_table_info(client: Any, namespace: str, table_name: str) -> Any:
-    """``table.info`` on the async client.
-
-    The async client offers only ``job``/``task``; until it has ``table``, the sync group builds the
-    call (same body and parser) and the async transport sends it.
-    """
-    table = getattr(client, "table", None)
-    if table is not None:
-        return await table.info(namespace, table_name)
-    from airflow_provider_fateflow.client.table import TableGroup
-
-    runner = _CaptureRunner(client.config)
-    TableGroup(runner, client.config).info(namespace, table_name)  # type: ignore[arg-type]
-    return await client.transport.arun(runner.call)
-
-
 class _PollingTrigger(BaseTrigger):
     """The loop every trigger shares; subclasses implement :meth:`_poll` (one request)."""
 
@@ -197,21 +132,8 @@ class _PollingTrigger(BaseTrigger):
         return FateFlowHook(self.fateflow_conn_id, **(self.hook_params or {}))
 
     async def _client(self) -> Any:
-        """One async client for this run; the connection is read asynchronously (``aget_connection``).
-
-        The httpx client gets a TLS context shared by every trigger of this process: building one per
-        client costs ~30 ms of blocking CPU (CA bundle loading), which 1,000 triggers starting together
-        would turn into a frozen event loop.
-        """
-        from airflow_provider_fateflow.client.aio import AsyncFateFlowClient, AsyncTransport
-        from airflow_provider_fateflow.hooks.fateflow import config_from_connection
-
-        hook = self._hook()
-        conn = await hook.aget_connection(self.fateflow_conn_id)
-        config = config_from_connection(conn, **hook.hook_params)
-        transport = AsyncTransport(config, client=_httpx_client(config))
-        transport._owns_client = True  # this run owns (and closes) the httpx client it made
-        return AsyncFateFlowClient(config, transport=transport)
+        """One async client for this run; the connection is read asynchronously (``aget_connection``)."""
+        return await self._hook().aget_client()
 
     def _ident(self) -> dict[str, Any]:
         return {}
@@ -527,7 +449,7 @@ class TableExistsTrigger(_PollingTrigger):
         return {"namespace": self.namespace, "table_name": self.table_name}
 
     async def _poll(self, client: Any, started: float) -> dict[str, Any] | None:
-        info = await async_table_info(client, self.namespace, self.table_name)
+        info = await client.table.info(self.namespace, self.table_name)
         if info.exists and (self.min_rows is None or (info.count or 0) >= self.min_rows):
             return {"status": "success", "count": info.count,
                     "message": f"table {self.namespace}/{self.table_name} exists with {info.count} rows",

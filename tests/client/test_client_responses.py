@@ -208,6 +208,6 @@ def test_import_is_cheap():
     import sys
 
     code = ("import sys, airflow_provider_fateflow.client; "
-            "print(sorted(m for m in ('httpx', 'tenacity', 'tarfile', 'airflow') if m in sys.modules))")
+            "print(sorted(m for m in ('aiohttp', 'httpx', 'tenacity', 'tarfile', 'airflow') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

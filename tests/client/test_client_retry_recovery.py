@@ -8,6 +8,8 @@ import time
 import pytest
 
 from airflow_provider_fateflow.client import (
+    FateFlowConnectionError,
+    FateFlowTimeoutError,
     FateFlowAmbiguousSubmitError,
     FateFlowApiError,
     FateFlowResponseError,
@@ -41,6 +43,17 @@ def test_retry_after_capped():
     assert [backoff_delay(no_jitter, n, None) for n in (1, 2, 3, 4)] == [1.0, 2.0, 3.0, 3.0]
     jitter = RetryPolicy(min_delay=1.0, max_delay=30.0)
     assert all(2.0 <= backoff_delay(jitter, 2, None) <= 4.0 for _ in range(20))
+
+
+def test_dropped_connection_is_retried_at_once_then_with_backoff():
+    policy = RetryPolicy(min_delay=1.0, max_delay=30.0, jitter=False)
+    dropped = FateFlowConnectionError("connection lost", operation="job.query", request_sent=True)
+    refused = FateFlowConnectionError("cannot connect", operation="job.query", request_sent=False)
+    slow = FateFlowTimeoutError("read timeout", operation="job.query", request_sent=True)
+    assert backoff_delay(policy, 1, dropped) == 0.0  # a stale keep-alive connection: no reason to wait
+    assert backoff_delay(policy, 2, dropped) == 2.0
+    assert backoff_delay(policy, 1, refused) == 1.0
+    assert backoff_delay(policy, 1, slow) == 1.0
 
 
 def test_retries_exhausted_raise_last_error(responder, make_client):
