@@ -113,7 +113,7 @@ class DataGroup(Group):
                     params = job.runtime_conf["component_parameters"]["role"]["local"]["0"]["upload_0"]  # type: ignore[index]
                 except (KeyError, TypeError):
                     continue
-                if params.get("namespace") == namespace and params.get("table_name") == table_name:
+                if params.get("namespace") == namespace and params.get("name", params.get("table_name")) == table_name:
                     url = board_url(self._config.board_url, job.job_id, "local", party) if self._config.board_url else None
                     return UploadResult(job.job_id, namespace, table_name, url, job.raw, party, recovered=True)
             return None

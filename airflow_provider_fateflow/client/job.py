@@ -187,7 +187,7 @@ class JobGroup(Group):
         return None
 
     def _recovered_result(self, record: JobRecord, marker: str) -> SubmitResult:
-        common = ((record.raw.get("runtime_conf_on_party") or {}).get("job_parameters") or {}).get("common") or {}
+        common = (record.raw.get("runtime_conf_on_party") or {}).get("job_parameters") or {}  # flat RunParameters
         url = record.board_url(self._config.board_url) if self._config.board_url else None
         return SubmitResult(
             job_id=record.job_id,

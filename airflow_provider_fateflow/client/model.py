@@ -21,7 +21,7 @@ from airflow_provider_fateflow.client.results import (
 __all__ = ["ModelGroup"]
 
 _MODEL_NOT_FOUND = nf(100, 101, 210, fragments=(
-    "can not be found", "no model found", "cannot found", "can not found", "not found", "does not exist",
+    "can not be found", "no model found", "cannot find", "cannot found", "can not found", "not found", "does not exist",
 ))
 
 

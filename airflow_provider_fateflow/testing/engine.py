@@ -350,15 +350,15 @@ class Engine:
                 if cancel:
                     rec["f_ready_signal"] = True
                     rec["f_ready_time"] = ms
+            if status == "success":  # in the same transaction: no reader sees "success" before the models
+                try:
+                    self._on_success(plan)
+                except Exception:  # noqa: BLE001
+                    log.exception("post-success hook failed for %s", plan["job_id"])
             self.store.update_job(plan["job_id"], fn)
         plan["phase"] = "done"
         plan["status"] = status
         self._save(plan)
-        if status == "success":
-            try:
-                self._on_success(plan)
-            except Exception:  # noqa: BLE001
-                log.exception("post-success hook failed for %s", plan["job_id"])
 
     # -- external controls ---------------------------------------------------------------------------------------
     def stop_job(self, job_id: str, stop_status: str = "canceled") -> bool:
