@@ -6,17 +6,18 @@ This is the only module that reads Airflow connections. Everything that talks to
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_fateflow.client import ClientConfig, FateFlowClient, RetryPolicy
+from airflow_provider_fateflow.client.config import ClientConfig, RetryPolicy
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-    from airflow_provider_fateflow.client import AsyncFateFlowClient
+    from airflow_provider_fateflow.client import AsyncFateFlowClient, FateFlowClient
 
 CONN_TYPE = "fateflow"
 DEFAULT_CONN_ID = "fateflow_default"
@@ -202,6 +203,8 @@ class FateFlowHook(BaseHook):
     @cached_property
     def client(self) -> FateFlowClient:
         """The FATE Flow client; one keep-alive session for the hook's lifetime."""
+        from airflow_provider_fateflow.client import FateFlowClient  # loads requests on first use only
+
         return FateFlowClient(self.config)
 
     def get_conn(self) -> FateFlowClient:
@@ -275,9 +278,13 @@ class FateFlowHook(BaseHook):
             FateFlowResponseError,
         )
 
+        from airflow_provider_fateflow.client import FateFlowClient
+
         try:
             config = self.config
-            versions = self.version.get()
+            # One attempt: the UI's Test button must answer now, not after the retry policy's backoff.
+            with FateFlowClient(replace(config, retry=RetryPolicy(attempts=1))) as client:
+                versions = client.version.get()
         except FateFlowConnectionConfigError as err:
             return False, f"Bad connection settings: {err}"
         except FateFlowAuthError as err:

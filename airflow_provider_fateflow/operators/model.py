@@ -9,7 +9,7 @@ version; given a deployed version they use it as is.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_fateflow.client.errors import FateFlowApiError, FateFlowInputError, FateFlowNotFoundError

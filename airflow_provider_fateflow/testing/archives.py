@@ -12,7 +12,6 @@ import tarfile
 import tempfile
 from typing import Any
 
-from .engine import read_table_rows
 from .records import fmt_date
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -29,6 +29,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_fateflow.client.errors import FateFlowError, summarize_retmsg
 from airflow_provider_fateflow.client.status import JobStatus, TaskStatus
 from airflow_provider_fateflow.hooks.fateflow import DEFAULT_CONN_ID, FateFlowHook
+from airflow_provider_fateflow.triggers.records import compact_record, evaluate_tasks
 from airflow_provider_fateflow.version_compat import AIRFLOW_V_3_3_PLUS
 
 __all__ = ["JobStatusTrigger", "TaskStatusTrigger", "TableExistsTrigger", "compact_record", "evaluate_tasks", "MAX_BACKOFF"]
@@ -41,58 +42,12 @@ MAX_START_JITTER = 5.0
 STOP_TIMEOUT = 60.0
 _MODULE = __name__
 
-_JOB_KEYS = (
-    "f_job_id", "f_role", "f_party_id", "f_status", "f_status_code", "f_progress", "f_is_initiator",
-    "f_initiator_role", "f_initiator_party_id", "f_description", "f_tag", "f_create_time", "f_start_time",
-    "f_end_time", "f_elapsed",
-)
-_TASK_KEYS = (
-    "f_job_id", "f_component_name", "f_component_module", "f_task_id", "f_task_version", "f_role",
-    "f_party_id", "f_status", "f_party_status", "f_error_report", "f_start_time", "f_end_time", "f_elapsed",
-)
-_MAX_REPORT = 4000
-
-
-def compact_record(raw: Mapping[str, Any] | None, task: bool = False) -> dict[str, Any]:
-    """A record without its (large) conf and DSL, for trigger events and XCom."""
-    if not raw:
-        return {}
-    out: dict[str, Any] = {}
-    for key in _TASK_KEYS if task else _JOB_KEYS:
-        plain = key[2:]
-        if key in raw:
-            out[key] = raw[key]
-        elif plain in raw:
-            out[key] = raw[plain]
-    report = out.get("f_error_report")
-    if isinstance(report, str) and len(report) > _MAX_REPORT:
-        out["f_error_report"] = report[:_MAX_REPORT] + "..."
-    return out
-
-
 def _statuses(values: Iterable[Any] | str | None, enum: Any, default: Sequence[Any]) -> list[str]:
     if values is None:
         return [str(v) for v in default]
     if isinstance(values, str):
         values = [values]
     return sorted({enum.parse(v).value if not isinstance(v, enum) else v.value for v in values})
-
-
-def evaluate_tasks(rows: Sequence[Any], targets: Iterable[str]) -> tuple[str | None, Any]:
-    """``("success", row)`` when every row reached a target status, ``("failed", row)`` when one ended
-    in a terminal status that is not a target, else ``(None, first unfinished row)``."""
-    targets = set(targets)
-    pending = None
-    for row in rows:
-        status = row.status.value
-        if status in targets:
-            continue
-        if row.status.is_terminal:
-            return "failed", row
-        pending = pending or row
-    if pending is None:
-        return "success", rows[0]
-    return None, pending
 
 
 class _PollingTrigger(BaseTrigger):

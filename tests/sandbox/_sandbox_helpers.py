@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from airflow_provider_fateflow.testing import FateFlowSandbox

@@ -136,7 +136,6 @@ def _setup(sb: FateFlowSandbox, tmp: Path) -> World:
     for k in ("TOY", "TOY_STOPPED", "LR"):
         wait_status(sb, ids[k], "success")
     post(sb, "job/stop", {"job_id": ids["TOY_STOPPED"]})
-    conf = example("hetero_lr_conf.json")
     dep = post(sb, "model/deploy", {"model_id": "arbiter-10000#guest-9999#host-10000#model", "model_version": ids["LR"],
                                     "cpn_list": ["reader_0", "data_transform_0", "hetero_lr_0"]})
     assert dep["retcode"] == 0, dep

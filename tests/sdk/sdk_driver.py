@@ -641,7 +641,7 @@ class Driver:
             self.expect(rows[0] == ["id", "y", "x0", "x1", "x2", "x3"] and len(rows) == 6,
                         "limit 5: header id,y,x0..x3 and 5 rows", rows[:2])
             self.expect(rows[1] == ["id0", "0", "17.99", "10.38", "122.8", "1001.0"], "the first guest row", rows[1])
-            return f"hetero_lr_0: 200 rows; data_transform_0 limit 5"
+            return "hetero_lr_0: 200 rows; data_transform_0 limit 5"
         s("component.output_data.tar", output_data, needs=("train",))
 
         def output_data_no_data() -> str:

@@ -13,7 +13,7 @@ from airflow_provider_fateflow.client.aio import AsyncTransport
 from airflow_provider_fateflow.hooks.fateflow import FateFlowHook
 from airflow_provider_fateflow.triggers.fateflow import JobStatusTrigger, TableExistsTrigger, TaskStatusTrigger
 from airflow_provider_fateflow.version_compat import AIRFLOW_V_3_3_PLUS
-from operators.helpers import EXAMPLES, conn_json, toy_conf, toy_dsl
+from operators.helpers import conn_json, toy_conf, toy_dsl
 
 
 def _submit(conf=None):
