@@ -80,12 +80,12 @@ class DataGroup(Group):
                 raise
             namespace, table = str(conf["namespace"]), str(conf["table_name"])
             log.warning("data.upload: answer lost (%s); looking for the upload job of %s/%s", exc, namespace, table)
-            found = self._find_upload(namespace, table, party, since_ms)
+            found, searched = self._find_upload(namespace, table, party, since_ms)
             if found is None:
                 raise FateFlowAmbiguousSubmitError(
                     f"the upload answer was lost ({exc}) and no recent upload job of {namespace}/{table} was "
                     "found: the job may or may not exist",
-                    operation="data.upload", marker=marker, cause=exc,
+                    operation="data.upload", marker=marker, cause=exc, searched=searched,
                 ) from exc
             return found
 
@@ -102,7 +102,8 @@ class DataGroup(Group):
 
         return parse
 
-    def _find_upload(self, namespace: str, table_name: str, party: int, since_ms: int) -> UploadResult | None:
+    def _find_upload(self, namespace: str, table_name: str, party: int,
+                     since_ms: int) -> tuple[UploadResult | None, bool]:
         from airflow_provider_fateflow.client.job import JobGroup
 
         jobs = JobGroup(self._runner, self._config)

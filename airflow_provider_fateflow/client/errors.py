@@ -247,7 +247,8 @@ class FateFlowAmbiguousSubmitError(FateFlowError):
     """A create call's answer was lost and the job it may have created could not be found.
 
     The job may or may not exist. ``marker`` is the token written into the job conf; ``cause`` the
-    original transport error.
+    original transport error; ``searched`` is True when the server answered the last lookup (made after
+    the recovery delays) and it found no such job, False when that lookup failed too.
     """
 
     transient = False
@@ -259,7 +260,9 @@ class FateFlowAmbiguousSubmitError(FateFlowError):
         operation: str | None = None,
         marker: str | None = None,
         cause: BaseException | None = None,
+        searched: bool = False,
     ) -> None:
         self.marker = marker
         self.cause = cause
+        self.searched = searched
         super().__init__(message, operation=operation)

@@ -161,19 +161,22 @@ class JobGroup(Group):
             if not is_ambiguous(exc):
                 raise
             log.warning("job.submit: answer lost (%s); looking for the job with marker %s", exc, marker)
-            record = self._recover(
+            record, searched = self._recover(
                 lambda: self.find_by_marker(marker, role=role, party_id=party, since_ms=since_ms)
             )
             if record is None:
                 raise FateFlowAmbiguousSubmitError(
                     f"the submit answer was lost ({exc}) and no job with marker {marker} was found: "
                     "the job may or may not exist",
-                    operation="job.submit", marker=marker, cause=exc,
+                    operation="job.submit", marker=marker, cause=exc, searched=searched,
                 ) from exc
             log.warning("job.submit: found job %s by its marker", record.job_id)
             return self._recovered_result(record, marker)
 
-    def _recover(self, lookup: Callable[[], Any]) -> Any:
+    def _recover(self, lookup: Callable[[], Any]) -> tuple[Any, bool]:
+        """``(found, searched)``: the first thing ``lookup`` finds (tried after each of ``recovery_delays``),
+        else ``None``; ``searched`` says whether the last lookup was answered (so "not found" is an answer)."""
+        searched = False
         for delay in self.recovery_delays:
             if delay:
                 self._sleep(delay)
@@ -181,10 +184,12 @@ class JobGroup(Group):
                 found = lookup()
             except FateFlowError as exc:
                 log.warning("lost-answer lookup failed: %s", exc)
+                searched = False
                 continue
+            searched = True
             if found is not None:
-                return found
-        return None
+                return found, True
+        return None, searched
 
     def _recovered_result(self, record: JobRecord, marker: str) -> SubmitResult:
         common = (record.raw.get("runtime_conf_on_party") or {}).get("job_parameters") or {}  # flat RunParameters

@@ -12,11 +12,17 @@
    and persist) it is found again by the marker the provider writes into the job
    (``dag_id/task_id/run_id/map_index/s<series>``). A job still waiting/running or already successful
    is reattached; after a terminal failure a new job is submitted. ``<series>`` is the first try number
-   of the current retry series, so *clearing* a task submits a new job while *retrying* reattaches;
+   of the current retry series, so *clearing* a task submits a new job while *retrying* reattaches.
+   When FATE Flow cannot say whether the earlier job exists (a transient error), the try fails rather
+   than risk a second job.
+   When a submit's answer is lost and the server says it has no job with that marker, the job is
+   submitted again with the same marker (up to ``retry_limit`` times; not after a read timeout);
 3. push ``job_id`` and ``board_url`` to XCom (the FATE Board extra link reads ``board_url``);
 4. wait: poll in the worker, or defer to :class:`~airflow_provider_fateflow.triggers.fateflow.JobStatusTrigger`
    (the state is checked once before deferring; the job ``timeout`` and ``execution_timeout`` become an
-   epoch deadline carried into the trigger; on the deadline the FATE job is stopped and the task fails);
+   epoch deadline carried into the trigger; on the deadline the FATE job is stopped and the task fails).
+   While polling, FATE Flow being unreachable or busy (transient errors, after the client's retries) is
+   logged and waited out until the deadline, as the trigger does;
 5. on failure, log which components failed on which party with FATE's error report and the board
    link, then raise the client's :class:`FateFlowJobFailedError` / ``CanceledError`` / ``TimeoutError``.
 
@@ -37,6 +43,7 @@ from airflow.configuration import conf
 from airflow.sdk import BaseOperator
 
 from airflow_provider_fateflow.client.errors import (
+    FateFlowAmbiguousSubmitError,
     FateFlowError,
     FateFlowInputError,
     FateFlowJobCanceledError,
@@ -44,6 +51,7 @@ from airflow_provider_fateflow.client.errors import (
     FateFlowJobFailedError,
     FateFlowJobTimeoutError,
     FateFlowNotFoundError,
+    FateFlowTimeoutError,
     summarize_retmsg,
 )
 from airflow_provider_fateflow.client.status import JobStatus
@@ -189,7 +197,8 @@ def failure_report(hook: FateFlowHook, ref: JobRef, status: str, log: Any,
                 task.component_name, task.component_module, task.role, task.party_id,
                 task.status.value, task.party_status.value, report,
             )
-        first = failed[0]
+        # The party whose task carries FATE's error report is where it failed; the others were stopped.
+        first = next((t for t in failed if t.error_report), failed[0])
         reason = (
             f"component {first.component_name} failed on {first.role}/{first.party_id}"
             + (f": {summarize_retmsg(first.error_report, 300)}" if first.error_report else "")
@@ -335,8 +344,8 @@ class FateFlowJobOperator(FateFlowBaseOperator):
             return self._result(context, ref, None)
 
         deadline, why = self._deadline(context, ref)
-        record = self._query(ref, grace_started=time.time())
-        if record is not None and record.status.is_terminal:
+        record = self._query_tolerant(ref, grace_started=time.time())
+        if record is not None and not isinstance(record, FateFlowError) and record.status.is_terminal:
             return self._finish(context, ref, record)
         if self.deferrable:
             from airflow_provider_fateflow.triggers.fateflow import JobStatusTrigger
@@ -462,6 +471,8 @@ class FateFlowJobOperator(FateFlowBaseOperator):
             record = self.hook.job.find_by_marker(marker, role=party[0], party_id=party[1],
                                                   since_ms=self._since_ms(context))
         except FateFlowError as err:
+            if err.transient:  # FATE Flow could not say: a new job might duplicate the earlier one
+                raise
             self.log.warning("Could not look for an earlier job by marker %s: %s", marker, err)
             return None
         if record is None:
@@ -488,7 +499,7 @@ class FateFlowJobOperator(FateFlowBaseOperator):
                 reattached = self._check_prior(prior)
                 if reattached is not None:
                     return reattached
-        ref = self._submit(context, marker)
+        ref = self._submit_unambiguously(context, marker)
         ref.marker = marker
         if store is not None:
             try:
@@ -497,10 +508,33 @@ class FateFlowJobOperator(FateFlowBaseOperator):
                 self.log.warning("Could not save job %s in the task state store: %s", ref.job_id, err)
         return ref
 
+    def _submit_unambiguously(self, context: Context, marker: str) -> JobRef:
+        """``_submit``; when its answer was lost and the client found no job it created, submit again.
+
+        The client has already looked for the job (by marker or table) after the lost answer: a job
+        the server says it does not have, after the recovery delays, was most likely never created (the
+        server refused or dropped the request before processing it), so submitting again with the same
+        marker is what a retry of the task would do, without failing the task. Not when that lookup
+        failed too (the server could not say), nor after a read timeout (the server may still be
+        creating the job): that error is raised. At most ``retry_limit`` submits.
+        """
+        attempts = max(1, self.hook.config.retry.attempts)
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._submit(context, marker)
+            except FateFlowAmbiguousSubmitError as err:
+                if attempt >= attempts or not err.searched or isinstance(err.cause, FateFlowTimeoutError):
+                    raise
+                self.log.warning("Submit %d of %d of the FATE %s: %s. Submitting again.", attempt, attempts,
+                                 self.job_kind, err)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _check_prior(self, prior: JobRef) -> JobRef | None:
         try:
             record = self._query(prior, grace_started=None)
         except FateFlowError as err:
+            if err.transient:  # FATE Flow could not say: a new job might duplicate the earlier one
+                raise
             self.log.warning("Could not query earlier FATE %s %s (%s); submitting a new one.", self.job_kind,
                              prior.job_id, err)
             return None
@@ -523,6 +557,20 @@ class FateFlowJobOperator(FateFlowBaseOperator):
         records = self.hook.job.query(job_id=ref.job_id, role=ref.role, party_id=ref.party_id)
         return _first(records)
 
+    def _query_tolerant(self, ref: JobRef, grace_started: float | None) -> JobRecord | None | FateFlowError:
+        """``_query``, but a transient failure (FATE Flow down or busy) is returned instead of raised.
+
+        The client has already retried the query; waiting goes on, as in the trigger, until the deadline.
+        """
+        try:
+            return self._query(ref, grace_started)
+        except FateFlowError as err:
+            if not err.transient:
+                raise
+            self.log.warning("Could not get the status of FATE %s %s (%s); trying again.", self.job_kind,
+                             ref.job_id, err)
+            return err
+
     def _deadline(self, context: Context, ref: JobRef) -> tuple[float | None, str | None]:
         """Epoch-seconds deadline of the wait, and which limit sets it."""
         candidates: list[tuple[float, str]] = []
@@ -541,9 +589,11 @@ class FateFlowJobOperator(FateFlowBaseOperator):
                              why: str | None) -> JobRecord:
         started = time.time()
         while True:
-            record = self._query(ref, grace_started=started)
+            record = self._query_tolerant(ref, grace_started=started)
             now = time.time()
-            if record is None:
+            if isinstance(record, FateFlowError):
+                pass  # unreachable or busy: already logged; wait and ask again
+            elif record is None:
                 if now - started > DEFAULT_NOT_FOUND_GRACE:
                     raise FateFlowNotFoundError(
                         f"FATE {self.job_kind} {ref.job_id} not found (role {ref.role}, party {ref.party_id})",

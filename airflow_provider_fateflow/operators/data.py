@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from airflow.sdk import Asset, AssetAlias
 
-from airflow_provider_fateflow.client.errors import FateFlowInputError, FateFlowNotFoundError
+from airflow_provider_fateflow.client.errors import FateFlowError, FateFlowInputError, FateFlowNotFoundError
 from airflow_provider_fateflow.client.inputs import party_id_int, resolve_local_file
 from airflow_provider_fateflow.operators.base import FateFlowBaseOperator, FateFlowJobOperator, JobRef
 from airflow_provider_fateflow.operators.job import writable_directory
@@ -138,10 +138,14 @@ class UploadDataOperator(FateFlowJobOperator):
                     params = job.runtime_conf["component_parameters"]["role"]["local"]["0"]["upload_0"]  # type: ignore[index]
                 except (KeyError, TypeError):
                     continue
-                if params.get("namespace") == str(self.namespace) and params.get("table_name") == str(self.table_name):
+                # FATE keeps the table name as "name" in the upload job's conf
+                table = params.get("name", params.get("table_name"))
+                if params.get("namespace") == str(self.namespace) and table == str(self.table_name):
                     return JobRef(job_id=job.job_id, role="local", party_id=self._party_int, marker=marker,
                                   board_url=self._board_url(job.job_id, "local", self._party_int, None))
         except Exception as err:
+            if isinstance(err, FateFlowError) and err.transient:  # could not say: do not risk a second upload
+                raise
             self.log.warning("Could not look for an earlier upload job: %s", err)
         return None
 
@@ -191,7 +195,8 @@ class DownloadDataOperator(FateFlowJobOperator):
     :param table_name: table name (templated).
     :param output_path: server mode: the file path on the FATE Flow host (templated).
     :param local_dir: local mode: a directory on the worker, created if missing, checked writable
-        before any request (templated). Give exactly one of ``output_path`` and ``local_dir``.
+        before any request (templated); the table lands in ``<local_dir>/table_<namespace>_<table_name>/``.
+        Give exactly one of ``output_path`` and ``local_dir``.
     :param delimiter: server mode: field delimiter (default ``,``).
     :param party_id: server mode: party of the local download job (default 0).
     """
@@ -222,8 +227,8 @@ class DownloadDataOperator(FateFlowJobOperator):
         self._validate(context)
         if self.local_dir:
             directory = writable_directory(self.local_dir, "local_dir")
-            target = directory / f"table_{self.namespace}_{self.table_name}"
-            path = self.hook.table.download(str(self.namespace), str(self.table_name), target)
+            # the client writes into <directory>/table_<namespace>_<table_name>/
+            path = self.hook.table.download(str(self.namespace), str(self.table_name), directory)
             self.log.info("Table %s/%s downloaded to %s", self.namespace, self.table_name, path)
             return str(path)
         return super().execute(context)

@@ -2,7 +2,9 @@
 
 All three work in ``poke``, ``reschedule`` and deferrable mode (``deferrable=True`` pokes once, then
 waits in the triggerer until ``timeout``). Nothing is kept on the worker between pokes: in reschedule
-mode the not-found grace period is measured from the first reschedule date Airflow keeps.
+mode the not-found grace period is measured from the first reschedule date Airflow keeps. FATE Flow
+being unreachable or busy (a transient error) counts as "not yet", so a FATE Flow restart does not fail a
+sensor; its ``timeout`` bounds the wait.
 """
 from __future__ import annotations
 
@@ -34,13 +36,7 @@ from airflow_provider_fateflow.operators.base import (
     failure_report,
     job_error,
 )
-from airflow_provider_fateflow.triggers.fateflow import (
-    JobStatusTrigger,
-    TableExistsTrigger,
-    TaskStatusTrigger,
-    compact_record,
-    evaluate_tasks,
-)
+from airflow_provider_fateflow.triggers.records import compact_record, evaluate_tasks
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -143,6 +139,22 @@ class _FateFlowSensor(BaseSensorOperator):
     def _deadline(self, context: Context) -> float:
         return self._started(context) + float(self.timeout)
 
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        """One check (:meth:`_poke`). FATE Flow being unreachable or busy (a transient error, after the
+        client's own retries) is logged and counts as "not yet": the sensor's ``timeout`` bounds the wait,
+        as in the trigger, so a FATE Flow restart does not fail the sensor."""
+        try:
+            return self._poke(context)
+        except FateFlowError as err:
+            if not err.transient:
+                raise
+            self.log.warning("FATE Flow is unreachable or busy (%s); checking again in %s s.", err,
+                             self.poke_interval)
+            return False
+
+    def _poke(self, context: Context) -> bool | PokeReturnValue:
+        raise NotImplementedError
+
     def _raise_event(self, event: dict[str, Any]) -> None:
         """Raise for a non-success trigger event."""
         reason = event.get("reason")
@@ -202,7 +214,7 @@ class JobStatusSensor(_FateFlowSensor):
         except Exception as err:  # the link is a nicety
             self.log.debug("no board link: %s", err)
 
-    def poke(self, context: Context) -> bool | PokeReturnValue:
+    def _poke(self, context: Context) -> bool | PokeReturnValue:
         job_id, role, party_id, targets = self._args()
         rows = self.hook.job.query(job_id=job_id, role=role, party_id=party_id)
         if not rows:
@@ -237,6 +249,8 @@ class JobStatusSensor(_FateFlowSensor):
         if first:
             return first.xcom_value if isinstance(first, PokeReturnValue) else None
         job_id, role, party_id, targets = self._args()
+        from airflow_provider_fateflow.triggers.fateflow import JobStatusTrigger
+
         self.defer(
             trigger=JobStatusTrigger(
                 job_id=job_id, role=role, party_id=party_id, fateflow_conn_id=self.fateflow_conn_id,
@@ -303,7 +317,7 @@ class TaskStatusSensor(_FateFlowSensor):
                              [TaskStatus.SUCCESS.value, TaskStatus.PASS.value], "target_statuses")
         return str(self.job_id), str(self.component_name), self.role or None, party, targets
 
-    def poke(self, context: Context) -> bool | PokeReturnValue:
+    def _poke(self, context: Context) -> bool | PokeReturnValue:
         job_id, component, role, party_id, targets = self._args()
         rows = self.hook.task.query(job_id=job_id, component_name=component, role=role, party_id=party_id)
         if not rows:
@@ -331,6 +345,8 @@ class TaskStatusSensor(_FateFlowSensor):
         if first:
             return first.xcom_value if isinstance(first, PokeReturnValue) else None
         job_id, component, role, party_id, targets = self._args()
+        from airflow_provider_fateflow.triggers.fateflow import TaskStatusTrigger
+
         self.defer(
             trigger=TaskStatusTrigger(
                 job_id=job_id, component_name=component, role=role, party_id=party_id, target_statuses=targets,
@@ -385,7 +401,7 @@ class TableExistsSensor(_FateFlowSensor):
                 raise FateFlowInputError(f"min_rows must be an integer, got {self.min_rows!r}") from None
         return str(self.namespace), str(self.table_name), minimum
 
-    def poke(self, context: Context) -> bool | PokeReturnValue:
+    def _poke(self, context: Context) -> bool | PokeReturnValue:
         namespace, table, minimum = self._args()
         info = self.hook.table.info(namespace, table)
         if not info.exists:
@@ -404,6 +420,8 @@ class TableExistsSensor(_FateFlowSensor):
         if first:
             return first.xcom_value if isinstance(first, PokeReturnValue) else None
         namespace, table, minimum = self._args()
+        from airflow_provider_fateflow.triggers.fateflow import TableExistsTrigger
+
         self.defer(
             trigger=TableExistsTrigger(
                 namespace=namespace, table_name=table, min_rows=minimum, fateflow_conn_id=self.fateflow_conn_id,

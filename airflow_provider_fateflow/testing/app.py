@@ -126,9 +126,9 @@ class SandboxServer:
         decision = {"latency": 0.0, "error": False, "drop": False, "lose": False}
         if path.startswith("/v1/") or path == "/v1":
             decision = self.faults.decide(path[4:].strip("/"))
-        if decision["latency"]:
-            await asyncio.sleep(decision["latency"])
         if decision["drop"]:
+            if decision["latency"]:
+                await asyncio.sleep(decision["latency"])
             self._log(scope, "DROP", "-", t0)
             _drop(send)
             return
@@ -136,6 +136,10 @@ class SandboxServer:
             reply = Reply(503, {"retcode": 503, "retmsg": "Service Unavailable (sandbox fault injection)"})
         else:
             reply = await self._handle(request, scope)
+        if decision["latency"]:
+            # a slow server: the request is read and processed at once, the answer comes late (sleeping
+            # first would lose the request body when the client gives up, which no real server does)
+            await asyncio.sleep(decision["latency"])
         if decision["lose"]:
             self._log(scope, "LOST", reply.retcode, t0)
             if reply.file and reply.delete_file:

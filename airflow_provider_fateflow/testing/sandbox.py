@@ -197,7 +197,7 @@ class FateFlowSandbox:
                    lose_response: int = 0) -> None:
         """Inject faults on a route relative to ``/v1`` (or ``"*"``).
 
-        :param latency: seconds added before answering.
+        :param latency: seconds added before answering (the request itself is processed at once).
         :param error_rate: share of requests answered HTTP 503.
         :param drop_rate: share of connections closed without an answer.
         :param lose_response: the next N requests are processed, then the connection is dropped.

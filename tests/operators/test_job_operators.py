@@ -324,3 +324,18 @@ def test_stop_rerun_clean_queue_dsl_and_logs(sb, tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(FateFlowInputError, match="output_dir"):
         JobLogOperator(task_id="log3", job_id=job_id, output_dir=str(tmp_path / "afile")).execute(make_context())
+
+
+def test_failure_report_names_the_party_with_fates_error_report():
+    """FATE marks a failed component failed at every party; only the party where it broke has a report."""
+    import logging
+
+    from airflow_provider_fateflow.operators.base import JobRef, failure_report
+
+    rows = [
+        {"f_job_id": "42", "f_component_name": "hetero_lr_0", "f_role": role, "f_party_id": party,
+         "f_status": "failed", "f_party_status": "failed", "f_error_report": report}
+        for role, party, report in (("arbiter", 10000, ""), ("guest", 9999, None), ("host", 10000, "ValueError: nan"))
+    ]
+    reason = failure_report(None, JobRef("42", "guest", 9999), "failed", logging.getLogger("test"), rows)
+    assert reason == "component hetero_lr_0 failed on host/10000: ValueError: nan"
