@@ -28,7 +28,7 @@ from airflow_provider_fateflow.client.job import query_call, stop_call
 from airflow_provider_fateflow.client.results import JobRecord, TableInfo, TaskRecord
 from airflow_provider_fateflow.client.table import table_info_call
 from airflow_provider_fateflow.client.task import task_query_call
-from airflow_provider_fateflow.client.transport import backoff_delay, log_retry, should_retry
+from airflow_provider_fateflow.client.transport import build_retrying, should_retry
 
 __all__ = ["AsyncTransport", "AsyncFateFlowClient"]
 
@@ -146,20 +146,7 @@ class AsyncTransport:
 
     def _controller(self) -> Any:
         if self._retrying is None:
-            import tenacity
-
-            policy = self.config.retry
-            self._retrying = tenacity.AsyncRetrying(
-                stop=tenacity.stop_after_attempt(policy.attempts),
-                wait=lambda rs: backoff_delay(policy, rs.attempt_number, rs.outcome.exception()),
-                retry=lambda rs: rs.outcome.failed and should_retry(rs.args[0], rs.outcome.exception()),
-                before_sleep=lambda rs: log_retry(
-                    rs.args[0].operation, rs.attempt_number, policy.attempts, rs.outcome.exception(),
-                    rs.next_action.sleep if rs.next_action else 0.0,
-                ),
-                sleep=self.sleep,
-                reraise=True,
-            )
+            self._retrying = build_retrying(self.config.retry, self.sleep, asynchronous=True)
         return self._retrying
 
     async def _attempt(self, call: ApiCall) -> Any:

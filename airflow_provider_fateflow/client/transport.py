@@ -33,7 +33,7 @@ from airflow_provider_fateflow.client.errors import (
     FateFlowTimeoutError,
 )
 
-__all__ = ["Transport", "should_retry", "backoff_delay"]
+__all__ = ["Transport", "should_retry", "backoff_delay", "build_retrying"]
 
 log = logging.getLogger("airflow_provider_fateflow.client")
 
@@ -73,6 +73,29 @@ def _dropped_after_sending(exc: BaseException | None) -> bool:
         isinstance(exc, FateFlowConnectionError)
         and not isinstance(exc, FateFlowTimeoutError)
         and exc.request_sent
+    )
+
+
+def build_retrying(policy: RetryPolicy, sleep: Callable[[float], Any], *, asynchronous: bool) -> Any:
+    """The tenacity controller that applies the client's retry rules (sync and async transports share it).
+
+    :param policy: attempts and backoff.
+    :param sleep: the sleep used between attempts (``time.sleep`` or ``asyncio.sleep``; tests pass a recorder).
+    :param asynchronous: build ``tenacity.AsyncRetrying`` instead of ``tenacity.Retrying``.
+    """
+    import tenacity
+
+    controller = tenacity.AsyncRetrying if asynchronous else tenacity.Retrying
+    return controller(
+        stop=tenacity.stop_after_attempt(policy.attempts),
+        wait=lambda rs: backoff_delay(policy, rs.attempt_number, rs.outcome.exception()),
+        retry=lambda rs: rs.outcome.failed and should_retry(rs.args[0], rs.outcome.exception()),
+        before_sleep=lambda rs: log_retry(
+            rs.args[0].operation, rs.attempt_number, policy.attempts, rs.outcome.exception(),
+            rs.next_action.sleep if rs.next_action else 0.0,
+        ),
+        sleep=sleep,
+        reraise=True,
     )
 
 
@@ -150,20 +173,7 @@ class Transport:
 
     def _retrying_controller(self) -> Any:
         if self._retrying is None:
-            import tenacity
-
-            policy = self.config.retry
-            self._retrying = tenacity.Retrying(
-                stop=tenacity.stop_after_attempt(policy.attempts),
-                wait=lambda rs: backoff_delay(policy, rs.attempt_number, rs.outcome.exception()),
-                retry=lambda rs: rs.outcome.failed and should_retry(rs.args[0], rs.outcome.exception()),
-                before_sleep=lambda rs: log_retry(
-                    rs.args[0].operation, rs.attempt_number, policy.attempts, rs.outcome.exception(),
-                    rs.next_action.sleep if rs.next_action else 0.0,
-                ),
-                sleep=self.sleep,
-                reraise=True,
-            )
+            self._retrying = build_retrying(self.config.retry, self.sleep, asynchronous=False)
         return self._retrying
 
     def _attempt(self, call: ApiCall) -> Any:
