@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+import requests.adapters
 from requests import exceptions as rexc
 
 from airflow_provider_fateflow.client.archive import content_disposition_filename, safe_filename
@@ -125,6 +126,10 @@ class Transport:
         self.config = config
         self._owns_session = session is None
         self.session = session or requests.Session()
+        if self._owns_session:
+            adapter = _LargeBlockAdapter()
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = config.user_agent
         self.session.headers["Accept"] = "application/json, */*"
         _apply_environment(self.session, config)
@@ -241,6 +246,18 @@ class Transport:
                 pass
             raise
         return DownloadedFile(final, name, size, resp.headers.get("Content-Type"))
+
+
+class _LargeBlockAdapter(requests.adapters.HTTPAdapter):
+    """Sends streamed bodies (uploads) 1 MiB at a time.
+
+    urllib3 reads and sends a file-like body 16 KiB at a time; for a 1 GiB upload to a loopback server
+    that reached 0.30x of a plain copy, 0.84x with 1 MiB blocks (bench/bench_files.py).
+    """
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["blocksize"] = 1 << 20
+        super().init_poolmanager(*args, **kwargs)
 
 
 def _apply_environment(session: requests.Session, config: ClientConfig) -> None:
