@@ -1,28 +1,24 @@
-"""Benchmark: what the hook costs on top of what it wraps (not a test).
+"""Benchmark: what the hook costs per call on top of what it wraps, next to the official SDK (not a test).
 
-(a) Per-call cost of ``hook.job.query(job_id=...)`` against a bare ``requests.Session().post(url, json=...)``
-    plus ``.json()`` of the same request, both on keep-alive sessions, against the sandbox running in a
-    child process (so the server does not share this interpreter's GIL). The two are measured interleaved
-    in one run: ``--rounds`` rounds, each timing one batch of ``--calls`` hook calls and one batch of bare
-    calls, the order alternating between rounds. Reported: the median over rounds of the per-call wall time
-    (and client CPU time) of each side, and their ratio. Target: hook / bare <= 1.15. A third, informative
-    path is a bare session with ``trust_env = False``: the client resolves proxies and CA bundle once instead
-    of on every request, so against that session the ratio shows the cost of the hook's own layers.
+Per-call cost of ``job.query``, ``job.list`` and ``table.info`` against the sandbox (in a child process, so
+the server does not share the client's GIL), through three clients side by side in one run:
+the hook (``hook.job.query(job_id=...)``, ``hook.job.list(limit=10)``, ``hook.table.info(ns, name)``),
+a bare keep-alive ``requests.Session().post(url, json=...).json()`` of the same request, and the official
+FATE SDK (``flow_sdk.FlowClient`` from ``fate-client==1.11.2``, ``urllib3<2``) in its own virtual
+environment (``.venv-fate-client``, built as ``tests/sdk`` builds it), driven as a subprocess
+(``bench/_sdk_percall.py``) that times its own batches. Every round times one batch of ``--calls`` calls
+per client and operation, the order of the clients rotating between rounds; reported are the medians over
+``--rounds`` rounds of the per-call wall time (and client CPU time) and their ratios. All three are checked
+to send the same method, path and JSON body. Targets: hook / bare requests <= 1.15, hook faster than the
+SDK. A fourth, informative client is a bare session with ``trust_env = False`` (it resolves proxies and the
+CA bundle once, as the hook does), so that ratio shows the cost of the hook's own layers.
 
-(b) Import cost of each public module on top of ``import airflow.sdk``. Method: for every module, fresh
-    interpreters run ``python -X importtime -c "import airflow.sdk; import <module>"``; the cost is the sum
-    of the ``self`` times of every module that ``python -X importtime -c "import airflow.sdk"`` alone does not
-    load (so it includes whatever else of Airflow the module pulls in, e.g. ``airflow.triggers.base`` for the
-    sensors and triggers), median of ``--import-runs`` interpreters. A cross-check measures the same increment
-    without ``-X importtime`` (``perf_counter`` around ``import <module>`` after ``import airflow.sdk`` in a
-    fresh interpreter), median of fewer runs.
-    Bytecode is cached in a temporary ``PYTHONPYCACHEPREFIX`` (warmed first), as an installed package would
-    have it; nothing is written into the source tree. Target: <= 50 ms per module.
+The import cost of the public modules is measured by ``bench/bench_parsing.py``.
 
-Prints a table and writes ``bench/out/hook.json`` (git-ignored). ``main() -> dict`` returns the figures
-(``bench/run.py`` collects them into BENCHMARKS.md).
+``main(argv) -> dict`` returns the figures (``bench/run.py`` collects them into BENCHMARKS.md) and writes
+``bench/out/hook.json`` (git-ignored).
 
-Usage: ``.venv/bin/python bench/bench_hook.py [--rounds 15] [--calls 100] [--import-runs 5]``
+Usage: ``.venv/bin/python bench/bench_hook.py [--rounds 15] [--calls 100] [--no-sdk]``
 """
 from __future__ import annotations
 
@@ -39,27 +35,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-OUT = Path(__file__).resolve().parent / "out"
-EXAMPLES = Path(os.environ.get("FATEFLOW_SHARED_DIR") or REPO.parent / "shared") / "fateflow-v1" / "examples"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+from _common import EXAMPLES, OUT, target  # noqa: E402
 
+TITLE = "Per call: hook, bare `requests` and the official SDK"
 QUERY_TARGET = 1.15
-IMPORT_TARGET_MS = 50.0
-#: Public modules a DAG author imports; each is measured if it imports cleanly.
-MODULES = (
-    "airflow_provider_fateflow.hooks.fateflow",
-    "airflow_provider_fateflow.operators.job",
-    "airflow_provider_fateflow.operators.data",
-    "airflow_provider_fateflow.operators.component",
-    "airflow_provider_fateflow.operators.model",
-    "airflow_provider_fateflow.sensors.fateflow",
-    "airflow_provider_fateflow.triggers.fateflow",
-    "airflow_provider_fateflow.links.fateboard",
-)
-BASELINE = "airflow.sdk"
 
 
-# -- (a) per-call cost ---------------------------------------------------------------------------------------------
+# -- per-call cost ---------------------------------------------------------------------------------------------
+
+#: The operations measured, and the JSON body each sends (the same request from all three clients).
+OPS = ("job.query", "job.list", "table.info")
+#: Paths timed side by side; "requests_no_env" is informative (a bare session that, like the hook, resolves
+#: proxies and the CA bundle once instead of on every request).
+PATHS = ("hook", "requests", "sdk", "requests_no_env")
+TABLE = ("experiment", "bench_hook_table")
 
 
 def _batch(fn: Any, calls: int) -> tuple[float, float]:
@@ -71,238 +62,244 @@ def _batch(fn: Any, calls: int) -> tuple[float, float]:
     return (time.perf_counter() - wall0) / calls, (time.process_time() - cpu0) / calls
 
 
-def bench_query(rounds: int = 15, calls: int = 100) -> dict[str, Any]:
-    """Interleaved batches of ``hook.job.query`` and bare ``requests`` against a child-process sandbox."""
+class _Sdk:
+    """The official SDK's driver (``bench/_sdk_percall.py``) in its own venv, one JSON line per command."""
+
+    def __init__(self, python: Path) -> None:
+        self.proc = subprocess.Popen([str(python), str(Path(__file__).with_name("_sdk_percall.py"))],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tempfile.gettempdir())
+
+    def ask(self, **msg: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(msg) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the SDK driver exited (status {self.proc.wait()})")
+        return json.loads(line)
+
+    def close(self) -> None:
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+            self.proc.stdin.close()
+        except (OSError, ValueError):
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _sniff(session: Any, fn: Any) -> dict[str, Any]:
+    """Method, path and JSON body of the one request ``fn()`` sends through ``session``."""
+    sent: list[dict[str, Any]] = []
+    send = session.send
+
+    def recording(prepped: Any, **kw: Any) -> Any:
+        sent.append({"method": prepped.method, "path": prepped.path_url,
+                     "body": json.loads(prepped.body) if prepped.body else None})
+        return send(prepped, **kw)
+
+    session.send = recording
+    try:
+        fn()
+    finally:
+        del session.send
+    return sent[-1]
+
+
+def _setup_sandbox(sb: Any, bare: Any) -> str:
+    """Six finished toy jobs (job.list has ten rows to list) and one uploaded table; the first job's id."""
+    conf = json.loads((EXAMPLES / "toy_example_conf.json").read_text())
+    dsl = json.loads((EXAMPLES / "toy_example_dsl.json").read_text())
+    ids = [bare.post(f"{sb.base_url}/v1/job/submit", json={"job_runtime_conf": conf, "job_dsl": dsl},
+                     timeout=30).json()["jobId"] for _ in range(6)]
+    upload = {"file": str(EXAMPLES / "guest.csv"), "use_local_data": 0, "head": 1, "partition": 4,
+              "namespace": TABLE[0], "table_name": TABLE[1], "drop": 1}
+    ids.append(bare.post(f"{sb.base_url}/v1/data/upload", json=upload, timeout=30).json()["jobId"])
+    deadline = time.monotonic() + 60
+    for job_id in ids:
+        while bare.post(f"{sb.base_url}/v1/job/query", json={"job_id": job_id},
+                        timeout=30).json()["data"][0]["f_status"] != "success":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"job {job_id} did not finish")
+            time.sleep(0.05)
+    return ids[0]
+
+
+def bench_percall(rounds: int = 15, calls: int = 100, sdk: bool = True) -> dict[str, Any]:
+    """Interleaved batches of the hook, bare ``requests`` and the official SDK against a child-process sandbox.
+
+    Every round times one batch of ``calls`` calls per path for each operation; the order of the paths rotates
+    between rounds. The SDK's batches are timed inside its own interpreter (``bench/_sdk_percall.py``).
+    """
     import requests
 
     from airflow_provider_fateflow.testing import FateFlowSandbox
 
+    sdk_driver = None
     with FateFlowSandbox(subprocess=True, pace=0.0) as sb:
         bare = requests.Session()
-        conf = json.loads((EXAMPLES / "toy_example_conf.json").read_text())
-        dsl = json.loads((EXAMPLES / "toy_example_dsl.json").read_text())
-        job_id = bare.post(f"{sb.base_url}/v1/job/submit", json={"job_runtime_conf": conf, "job_dsl": dsl},
-                           timeout=30).json()["jobId"]
-        url = f"{sb.base_url}/v1/job/query"
-        deadline = time.monotonic() + 30
-        while bare.post(url, json={"job_id": job_id}, timeout=30).json()["data"][0]["f_status"] != "success":
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"toy job {job_id} did not finish")
-            time.sleep(0.05)
-
+        job_id = _setup_sandbox(sb, bare)
         os.environ["AIRFLOW_CONN_FATEFLOW_BENCH"] = json.dumps(
             {"conn_type": "fateflow", "host": sb.host, "port": sb.port,
              "extra": {"initiator_role": "guest", "initiator_party_id": "9999"}})
         from airflow_provider_fateflow.hooks.fateflow import FateFlowHook
 
         hook = FateFlowHook("fateflow_bench")
-
-        def via_hook() -> Any:
-            return hook.job.query(job_id=job_id)
-
-        def via_requests() -> Any:
-            return bare.post(url, json={"job_id": job_id}).json()
-
         no_env = requests.Session()
         no_env.trust_env = False
+        bodies = {"job.query": {"job_id": job_id}, "job.list": {"limit": 10},
+                  "table.info": {"namespace": TABLE[0], "table_name": TABLE[1]}}
+        urls = {"job.query": f"{sb.base_url}/v1/job/query", "job.list": f"{sb.base_url}/v1/job/list/job",
+                "table.info": f"{sb.base_url}/v1/table/table_info"}
 
-        def via_requests_no_env() -> Any:
-            return no_env.post(url, json={"job_id": job_id}).json()
+        def bare_call(session: Any, op: str) -> Any:
+            url, body = urls[op], bodies[op]
+            return lambda: session.post(url, json=body).json()
 
-        paths = (("hook", via_hook), ("requests", via_requests), ("requests_no_env", via_requests_no_env))
-        rows = via_hook()
-        assert len(rows) == 2 and len(via_requests()["data"]) == 2, "the toy job has a guest and a host row"
-        for _ in range(50):  # warm the connections and code paths
-            for _, fn in paths:
-                fn()
-        samples: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in paths}
-        for r in range(rounds):
-            for name, fn in paths[r % 3:] + paths[:r % 3]:  # rotate the order between rounds
-                samples[name].append(_batch(fn, calls))
-        hook.close()
-        bare.close()
-        no_env.close()
+        fns: dict[str, dict[str, Any]] = {
+            "hook": {"job.query": lambda: hook.job.query(job_id=job_id), "job.list": lambda: hook.job.list(limit=10),
+                     "table.info": lambda: hook.table.info(*TABLE)},
+            "requests": {op: bare_call(bare, op) for op in OPS},
+            "requests_no_env": {op: bare_call(no_env, op) for op in OPS},
+        }
+        # every path sends the same request and gets a successful answer
+        requests_sent: dict[str, dict[str, Any]] = {op: {} for op in OPS}
+        answers: dict[str, Any] = {}
+        for op in OPS:
+            requests_sent[op]["hook"] = _sniff(hook.client.transport.session, fns["hook"][op])
+            requests_sent[op]["requests"] = _sniff(bare, fns["requests"][op])
+            answers[op] = fns["hook"][op]()
+            assert fns["requests"][op]()["retcode"] == 0, op
+        assert len(answers["job.query"]) == 2, "the toy job has a guest and a host row"
+        assert len(answers["job.list"].jobs) == 10 and answers["table.info"].exists, answers
+        sdk_versions: dict[str, str] = {}
+        paths = [p for p in PATHS if p != "sdk" or sdk]
+        if sdk:
+            python = _common.sdk_python()
+            sdk_versions = _common.package_versions(python, ("fate-client", "requests", "urllib3"))
+            sdk_driver = _Sdk(python)
+            sdk_driver.ask(cmd="setup", host=sb.host, port=sb.port, job_id=job_id, namespace=TABLE[0],
+                           table_name=TABLE[1])
+            for op, sent in sdk_driver.ask(cmd="sniff").items():
+                assert sent.pop("retcode") == 0, (op, sent)
+                requests_sent[op]["sdk"] = sent
+            fns["sdk"] = {op: (lambda op=op: sdk_driver.ask(cmd="batch", op=op, calls=calls)) for op in OPS}
+        same_request = all(len({json.dumps(s, sort_keys=True) for s in per.values()}) == 1
+                           for per in requests_sent.values())
+        try:
+            for _ in range(3):  # warm the connections and code paths
+                for path in paths:
+                    for op in OPS:
+                        if path == "sdk":
+                            fns[path][op]()
+                        else:
+                            _batch(fns[path][op], 20)
+            samples: dict[str, dict[str, list[tuple[float, float]]]] = {
+                op: {p: [] for p in paths} for op in OPS}
+            for r in range(rounds):
+                order = paths[r % len(paths):] + paths[:r % len(paths)]  # rotate the order between rounds
+                for op in OPS:
+                    for path in order:
+                        if path == "sdk":
+                            got = fns[path][op]()
+                            samples[op][path].append((got["wall"], got["cpu"]))
+                        else:
+                            samples[op][path].append(_batch(fns[path][op], calls))
+        finally:
+            if sdk_driver is not None:
+                sdk_driver.close()
+            hook.close()
+            bare.close()
+            no_env.close()
 
-    def med(name: str, i: int) -> float:
-        return statistics.median(s[i] for s in samples[name])
-
-    ratios = [h[0] / b[0] for h, b in zip(samples["hook"], samples["requests"])]
-    hook_ms, bare_ms, no_env_ms = med("hook", 0) * 1e3, med("requests", 0) * 1e3, med("requests_no_env", 0) * 1e3
-    return {
-        "rounds": rounds,
-        "calls_per_batch": calls,
-        "job_rows": len(rows),
-        "hook_ms_per_call": round(hook_ms, 4),
-        "requests_ms_per_call": round(bare_ms, 4),
-        "ratio": round(hook_ms / bare_ms, 3),
-        "ratio_median_of_rounds": round(statistics.median(ratios), 3),
-        "ratio_min_max_of_rounds": [round(min(ratios), 3), round(max(ratios), 3)],
-        "hook_cpu_ms_per_call": round(med("hook", 1) * 1e3, 4),
-        "requests_cpu_ms_per_call": round(med("requests", 1) * 1e3, 4),
-        "requests_no_env_ms_per_call": round(no_env_ms, 4),
-        "requests_no_env_cpu_ms_per_call": round(med("requests_no_env", 1) * 1e3, 4),
-        "ratio_vs_no_env": round(hook_ms / no_env_ms, 3),
-        "target_ratio": QUERY_TARGET,
-        "meets_target": hook_ms / bare_ms <= QUERY_TARGET,
-    }
-
-
-# -- (b) import cost ----------------------------------------------------------------------------------------------
-
-
-def _child_env(pycache: str, airflow_home: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # cache bytecode, but in the temporary prefix below
-    env.update({"PYTHONPYCACHEPREFIX": pycache, "AIRFLOW_HOME": airflow_home,
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PYTHONPATH": str(REPO)})
-    return env
-
-
-def _importtime(module: str | None, env: dict[str, str], baseline: frozenset[str] = frozenset()
-                ) -> tuple[float, list[tuple[float, str]]]:
-    """Run ``import airflow.sdk[; import module]`` under ``-X importtime``.
-
-    :returns: the summed self milliseconds of the modules not in ``baseline``, and those modules (self ms, name).
-    """
-    code = f"import {BASELINE}" + (f"; import {module}" if module else "")
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], env=env, cwd=REPO,
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = proc.stderr.strip().splitlines()[-1:] or ["?"]
-        raise ImportError(tail[0])
-    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("import time:") and "|" in ln]
-    parsed = []
-    for ln in lines[1:]:  # the first line is the column header
-        self_us, _cumulative, name = (part.strip() for part in ln[len("import time:"):].split("|"))
-        parsed.append((int(self_us) / 1e3, name))
-    new = [(ms, name) for ms, name in parsed if name not in baseline]
-    return sum(ms for ms, _ in new), new
-
-
-def _baseline_modules(env: dict[str, str]) -> frozenset[str]:
-    """Every module ``import airflow.sdk`` loads (union of two runs, in case of lazy or ordering noise)."""
-    names: set[str] = set()
-    for _ in range(2):
-        _, parsed = _importtime(None, env)
-        names.update(name for _, name in parsed)
-    return frozenset(names)
-
-
-def _wallclock(module: str, env: dict[str, str]) -> float:
-    """Milliseconds of ``import module`` right after ``import airflow.sdk`` in a fresh interpreter."""
-    code = (f"import time, {BASELINE}\nt = time.perf_counter()\nimport {module}\n"
-            "print((time.perf_counter() - t) * 1e3)")
-    proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True,
-                          check=False)
-    if proc.returncode != 0:
-        raise ImportError((proc.stderr.strip().splitlines()[-1:] or ["?"])[0])
-    return float(proc.stdout.strip().splitlines()[-1])
-
-
-def bench_imports(runs: int = 5, wall_runs: int = 3, modules: tuple[str, ...] = MODULES) -> dict[str, Any]:
-    """Import cost of each module on top of ``airflow.sdk`` (see the module docstring for the method)."""
-    results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-imports-") as tmp:
-        env = _child_env(os.path.join(tmp, "pycache"), os.path.join(tmp, "airflow-home"))
-        _importtime(None, env)  # AIRFLOW_HOME, airflow.cfg and the baseline's bytecode
-        baseline = _baseline_modules(env)
-        importable = []
-        for module in modules:
-            try:
-                _importtime(module, env, baseline)  # warm this module's bytecode
-                importable.append(module)
-            except ImportError as err:
-                results[module] = {"importable": False, "error": str(err)}
-        samples: dict[str, list[float]] = {m: [] for m in importable}
-        walls: dict[str, list[float]] = {m: [] for m in importable}
-        heaviest: dict[str, list[tuple[float, str]]] = {}
-        for r in range(runs):  # interleave modules so that drift hits them all alike
-            for module in importable:
-                ms, after = _importtime(module, env, baseline)
-                samples[module].append(ms)
-                if r == 0:
-                    heaviest[module] = sorted(after, reverse=True)[:5]
-                if r < wall_runs:
-                    walls[module].append(_wallclock(module, env))
-        for module in importable:
-            median = statistics.median(samples[module])
-            results[module] = {
-                "importable": True,
-                "ms": round(median, 1),
-                "ms_runs": [round(x, 1) for x in samples[module]],
-                "wallclock_ms": round(statistics.median(walls[module]), 1),
-                "new_modules_heaviest": [f"{name} {ms:.1f} ms" for ms, name in heaviest[module]],
-                "meets_target": median <= IMPORT_TARGET_MS,
-            }
-    return {"baseline": BASELINE, "baseline_modules": len(baseline), "runs": runs, "wallclock_runs": wall_runs,
-            "target_ms": IMPORT_TARGET_MS,
-            "method": "sum of -X importtime self times of the modules that import airflow.sdk alone does not "
-                      "load, median of fresh interpreters (bytecode cached); wallclock_ms: perf_counter around "
-                      "the import after import airflow.sdk, median of fresh interpreters",
-            "modules": results}
-
+    out: dict[str, Any] = {"rounds": rounds, "calls_per_batch": calls, "paths": paths,
+                           "same_request_from_every_path": same_request, "requests_sent": requests_sent,
+                           "sdk_versions": sdk_versions, "ops": {}}
+    for op in OPS:
+        s = samples[op]
+        med = {p: {"ms": round(statistics.median(x[0] for x in s[p]) * 1e3, 4),
+                   "cpu_ms": round(statistics.median(x[1] for x in s[p]) * 1e3, 4)} for p in paths}
+        per_round = [h[0] / b[0] for h, b in zip(s["hook"], s["requests"])]
+        row: dict[str, Any] = {
+            "median": med,
+            "hook_vs_requests": round(med["hook"]["ms"] / med["requests"]["ms"], 3),
+            "hook_vs_requests_per_round_median": round(statistics.median(per_round), 3),
+            "hook_vs_requests_per_round_range": [round(min(per_round), 3), round(max(per_round), 3)],
+            "hook_vs_requests_no_env": round(med["hook"]["ms"] / med["requests_no_env"]["ms"], 3),
+        }
+        if "sdk" in paths:
+            row["hook_vs_sdk"] = round(med["hook"]["ms"] / med["sdk"]["ms"], 3)
+            row["sdk_vs_requests"] = round(med["sdk"]["ms"] / med["requests"]["ms"], 3)
+        out["ops"][op] = row
+    return out
 
 # -- report ------------------------------------------------------------------------------------------------------
 
 
+def targets(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """Target rows: hook / requests and hook / SDK per operation."""
+    rows = []
+    p = figures.get("percall")
+    if p:
+        for op, r in p["ops"].items():
+            rows.append(target(f"`{op}`: hook / bare requests", f"{r['hook_vs_requests']:.3f}x",
+                               f"<= {QUERY_TARGET}x", r["hook_vs_requests"] <= QUERY_TARGET,
+                               f"{r['median']['hook']['ms']:.3f} vs {r['median']['requests']['ms']:.3f} ms/call"))
+            if "hook_vs_sdk" in r:
+                rows.append(target(f"`{op}`: hook / official SDK", f"{r['hook_vs_sdk']:.3f}x", "< 1x (faster)",
+                                   r["hook_vs_sdk"] < 1.0,
+                                   f"{r['median']['hook']['ms']:.3f} vs {r['median']['sdk']['ms']:.3f} ms/call"))
+    return rows
+
+
 def markdown(figures: dict[str, Any]) -> str:
     """The figures as Markdown tables (used by bench/run.py for BENCHMARKS.md)."""
-    q = figures["query"]
-    lines = [
-        f"Per call, `hook.job.query(job_id=...)` vs a bare `requests` session `post(...).json()` of the same request; "
-        f"sandbox in a child process; {q['rounds']} interleaved rounds of {q['calls_per_batch']} calls per path "
-        f"(medians over rounds). The answer holds {q['job_rows']} job rows.",
-        "",
-        "| path | wall ms/call | client CPU ms/call |",
-        "|---|---|---|",
-        f"| `hook.job.query` | {q['hook_ms_per_call']:.3f} | {q['hook_cpu_ms_per_call']:.3f} |",
-        f"| bare `requests` | {q['requests_ms_per_call']:.3f} | {q['requests_cpu_ms_per_call']:.3f} |",
-        f"| bare `requests`, `trust_env = False` | {q['requests_no_env_ms_per_call']:.3f} | "
-        f"{q['requests_no_env_cpu_ms_per_call']:.3f} |",
-        f"| **ratio** | **{q['ratio']:.3f}x** (target <= {q['target_ratio']}x: "
-        f"{'met' if q['meets_target'] else 'MISSED'}; per-round median {q['ratio_median_of_rounds']:.3f}x, "
-        f"range {q['ratio_min_max_of_rounds'][0]:.3f}-{q['ratio_min_max_of_rounds'][1]:.3f}x) | |",
-        f"| ratio vs `trust_env = False` (the hook's own layers) | {q['ratio_vs_no_env']:.3f}x | |",
-        "",
-        f"Import cost on top of `import {figures['imports']['baseline']}` (median of {figures['imports']['runs']} "
-        f"fresh interpreters; sum of `-X importtime` self times of the newly imported modules; wall-clock cross-check: "
-        f"`perf_counter` around the import, median of {figures['imports']['wallclock_runs']}).",
-        "",
-        "| module | ms (importtime) | ms (wall clock) | target <= "
-        f"{figures['imports']['target_ms']:.0f} ms | heaviest new modules |",
-        "|---|---|---|---|---|",
-    ]
-    for module, r in figures["imports"]["modules"].items():
-        if not r["importable"]:
-            lines.append(f"| `{module}` | - | - | not importable: {r['error']} | |")
-            continue
-        lines.append(f"| `{module}` | {r['ms']:.1f} | {r['wallclock_ms']:.1f} | "
-                     f"{'met' if r['meets_target'] else 'MISSED'} | {', '.join(r['new_modules_heaviest'][:3])} |")
+    lines: list[str] = []
+    p = figures.get("percall")
+    if p:
+        names = {"hook": "hook", "requests": "bare `requests`", "sdk": "official SDK",
+                 "requests_no_env": "bare `requests`, `trust_env = False`"}
+        v = p.get("sdk_versions") or {}
+        lines += [
+            f"Sandbox in a child process; {p['rounds']} rounds, each one batch of {p['calls_per_batch']} calls per "
+            "client and operation, the order of the clients rotating; medians over rounds (ms per call; client CPU "
+            "in parentheses). Same request from every client: "
+            f"{'yes' if p['same_request_from_every_path'] else 'NO'} (method, path and JSON body compared)."
+            + (f" SDK: fate-client {v.get('fate-client')}, requests {v.get('requests')}, urllib3 {v.get('urllib3')}, "
+               "in `.venv-fate-client`, timed inside its own interpreter." if v else ""),
+            "",
+            "| operation | " + " | ".join(names[x] for x in p["paths"]) + " | hook / requests | hook / SDK |",
+            "|---|" + "---|" * (len(p["paths"]) + 2),
+        ]
+        for op, r in p["ops"].items():
+            cells = [f"{r['median'][x]['ms']:.3f} ({r['median'][x]['cpu_ms']:.3f})" for x in p["paths"]]
+            ratio = (f"**{r['hook_vs_requests']:.3f}x** (rounds: median {r['hook_vs_requests_per_round_median']:.3f}, "
+                     f"{r['hook_vs_requests_per_round_range'][0]:.2f}-{r['hook_vs_requests_per_round_range'][1]:.2f})")
+            sdk = f"**{r['hook_vs_sdk']:.3f}x**" if "hook_vs_sdk" in r else "-"
+            lines.append(f"| `{op}` | " + " | ".join(cells) + f" | {ratio} | {sdk} |")
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run both measurements, print a table, write ``bench/out/hook.json``; return the figures."""
+    """Run the measurement, print the table, write ``bench/out/hook.json``; return the figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--calls", type=int, default=100)
-    ap.add_argument("--import-runs", type=int, default=5)
-    ap.add_argument("--wallclock-runs", type=int, default=3)
+    ap.add_argument("--no-sdk", action="store_true", help="leave the official SDK out")
     args = ap.parse_args([] if argv is None else argv)
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    home = None
-    if "AIRFLOW_HOME" not in os.environ:  # never touch ~/airflow
-        home = tempfile.TemporaryDirectory(prefix="bench-hook-airflow-")
-        os.environ["AIRFLOW_HOME"] = home.name
+    home = _common.airflow_home()
     try:
-        figures = {
-            "when": dt.datetime.now().isoformat(timespec="seconds"),
-            "query": bench_query(args.rounds, args.calls),
-            "imports": bench_imports(args.import_runs, args.wallclock_runs),
-        }
+        figures: dict[str, Any] = {"when": dt.datetime.now().isoformat(timespec="seconds"),
+                                   "percall": bench_percall(args.rounds, args.calls, sdk=not args.no_sdk)}
     finally:
         if home is not None:
             home.cleanup()
+    figures["targets"] = targets(figures)
     print(markdown(figures))
     OUT.mkdir(exist_ok=True)
     (OUT / "hook.json").write_text(json.dumps(figures, indent=2) + "\n")
