@@ -215,6 +215,9 @@ def test_import_is_cheap():
 
 def test_uploads_are_sent_in_large_blocks():
     """urllib3 sends a streamed body 16 KiB at a time unless told otherwise (a 3x slower 1 GiB upload)."""
+    from airflow_provider_fateflow.client import ClientConfig
+    from airflow_provider_fateflow.client.transport import Transport
+
     t = Transport(ClientConfig("flow"))
     for url in ("http://flow:9380/v1/", "https://flow:9380/v1/"):
         assert t.session.get_adapter(url).poolmanager.connection_pool_kw["blocksize"] == 1 << 20
