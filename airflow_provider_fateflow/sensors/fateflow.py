@@ -22,6 +22,7 @@ from airflow_provider_fateflow.client.errors import (
     FateFlowNotFoundError,
     summarize_retmsg,
 )
+from airflow_provider_fateflow.client.inputs import party_id_int
 from airflow_provider_fateflow.client.status import JobStatus, TaskStatus
 from airflow_provider_fateflow.hooks.fateflow import DEFAULT_CONN_ID, FateFlowHook
 from airflow_provider_fateflow.links.fateboard import (
@@ -197,12 +198,7 @@ class JobStatusSensor(_FateFlowSensor):
     def _args(self) -> tuple[str, str | None, int | None, list[str]]:
         if not self.job_id:
             raise FateFlowInputError("job_id: missing")
-        party = None
-        if self.party_id not in (None, ""):
-            try:
-                party = int(self.party_id)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise FateFlowInputError(f"party_id must be an integer, got {self.party_id!r}") from None
+        party = None if self.party_id in (None, "") else party_id_int(self.party_id, "party_id")
         targets = _normalize(self.target_statuses, JobStatus, [JobStatus.SUCCESS.value], "target_statuses")
         return str(self.job_id), self.role or None, party, targets
 
@@ -307,12 +303,7 @@ class TaskStatusSensor(_FateFlowSensor):
             raise FateFlowInputError("job_id: missing")
         if not self.component_name:
             raise FateFlowInputError("component_name: missing")
-        party = None
-        if self.party_id not in (None, ""):
-            try:
-                party = int(self.party_id)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise FateFlowInputError(f"party_id must be an integer, got {self.party_id!r}") from None
+        party = None if self.party_id in (None, "") else party_id_int(self.party_id, "party_id")
         targets = _normalize(self.target_statuses, TaskStatus,
                              [TaskStatus.SUCCESS.value, TaskStatus.PASS.value], "target_statuses")
         return str(self.job_id), str(self.component_name), self.role or None, party, targets
