@@ -35,6 +35,16 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "read_timeout": _number(
         "Read timeout (s)", "Seconds to wait for an answer; job.stop of a running job can take ~40 s.", default=60
     ),
+    "download_timeout": _number(
+        "Download timeout (s)",
+        "Seconds to wait for a file answer (table/output data downloads, model export, logs): FATE builds "
+        "the archive before its first byte.",
+        default=600,
+    ),
+    "max_extract_bytes": _number(
+        "Largest unpacked download (bytes)", "A downloaded archive that unpacks to more is refused.",
+        default=2 * 1024**3, integer=True,
+    ),
     "verify": _string(
         "TLS verify", "true, false, or the path of a CA bundle on the worker (https only).", default="true"
     ),

@@ -92,10 +92,12 @@ def is_ambiguous(exc: BaseException) -> bool:
 def download_and_extract(
     group: Group, operation: str, path: str, method: str, json_body: dict[str, Any],
     target: Path, fallback_name: str, fmt: str, not_found: NotFoundRule | None = None,
+    max_bytes: int | None = None,
 ) -> Path:
     """Stream an archive next to ``target``, then extract it safely into the fresh directory ``target``.
 
     The archive is deleted afterwards; a non-empty existing ``target`` is refused before any request.
+    ``max_bytes`` caps the unpacked size (default: the config's ``max_extract_bytes``).
     """
     from airflow_provider_fateflow.client.archive import safe_extract
 
@@ -108,7 +110,7 @@ def download_and_extract(
             operation, path, method=method, json=json_body, idempotent=True, download_to=tmp,
             download_name=fallback_name, not_found=not_found, parse=_identity,
         ))
-        safe_extract(downloaded.path, target, fmt=fmt)
+        safe_extract(downloaded.path, target, fmt=fmt, max_total_bytes=max_bytes or group._config.max_extract_bytes)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target

@@ -141,7 +141,10 @@ class _Budget:
     def add(self, n: int) -> None:
         self.total += n
         if self.total > self.max_total:
-            raise FateFlowArchiveError(f"archive expands beyond {self.max_total} bytes (decompression bomb?)")
+            raise FateFlowArchiveError(
+                f"archive expands beyond {self.max_total} bytes (decompression bomb? if the data is really this "
+                "large, raise max_extract_bytes)"
+            )
         if self.total > _RATIO_FLOOR and self.total / self.compressed > self.max_ratio:
             raise FateFlowArchiveError(
                 f"archive expands more than {self.max_ratio:.0f}x its size (decompression bomb?)"
@@ -178,7 +181,10 @@ def _extract_tar(archive_path: str | os.PathLike[str], dest: Path, budget: _Budg
             if not member.isfile():
                 raise FateFlowArchiveError(f"archive member is a special file: {member.name!r}")
             if member.size > budget.max_total:
-                raise FateFlowArchiveError(f"archive member {member.name!r} is larger than {budget.max_total} bytes")
+                raise FateFlowArchiveError(
+                    f"archive member {member.name!r} is larger than {budget.max_total} bytes (if the data is really "
+                    "this large, raise max_extract_bytes)"
+                )
             src = tar.extractfile(member)
             if src is None:  # pragma: no cover - regular files always have data
                 continue

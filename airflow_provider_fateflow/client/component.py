@@ -109,12 +109,16 @@ class ComponentGroup(Group):
     get_summary = summary
 
     def output_data(self, job_id: str, role: str | None = None, party_id: int | str | None = None,
-                    component_name: str = "", output_path: str | os.PathLike[str] = ".", limit: int = -1) -> Path:
+                    component_name: str = "", output_path: str | os.PathLike[str] = ".", limit: int = -1,
+                    *, max_bytes: int | None = None) -> Path:
         """Download output data (``GET .../output/data/download`` with a JSON body) and extract it safely.
 
         Files: ``<output_path>/job_<job_id>_<component>_<role>_<party_id>_output_data/<name>.csv|.meta``.
+        The server builds the archive before it answers (bounded by the config's ``download_timeout``).
 
         :param limit: rows per output (-1 = all; 0 is refused by the server).
+        :param max_bytes: refuse an archive that unpacks to more than this many bytes (default: the config's
+            ``max_extract_bytes``, 2 GiB).
         :returns: the fresh output directory.
         :raises FateFlowNotFoundError: no output data (HTTP 210) or unknown task.
         """
@@ -126,7 +130,7 @@ class ComponentGroup(Group):
             self, "component.output_data", "tracking/component/output/data/download", "GET",
             body(job_id=job_id, role=role, party_id=party, component_name=component_name, limit=limit),
             Path(output_path) / stem, f"{stem}.tar.gz", "tar.gz",
-            not_found=nf(100, 210, fragments=("no data", "no found task", "limit is 0")),
+            not_found=nf(100, 210, fragments=("no data", "no found task", "limit is 0")), max_bytes=max_bytes,
         )
 
     def list(self, job_id: str) -> list[str]:

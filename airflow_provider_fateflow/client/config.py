@@ -60,6 +60,11 @@ class ClientConfig:
     :param connect_timeout: TCP connect timeout in seconds (default 10.0).
     :param read_timeout: time to wait for the server between bytes, in seconds (default 60.0).
         ``job.stop`` of a running job can take ~40 s on a small deployment.
+    :param download_timeout: the read timeout of calls that answer with a file (table and output-data
+        downloads, model export, job logs), in seconds (default 600.0). FATE builds the archive before it
+        sends the first byte: a table of a few GiB keeps the connection silent for minutes.
+    :param max_extract_bytes: cap on the unpacked size of a downloaded archive, in bytes (default 2 GiB);
+        a larger archive is refused as a possible decompression bomb and nothing is left behind.
     :param verify: TLS verification: True (default), False, or a CA bundle path.
     :param proxies: ``requests``-style proxy mapping, e.g. ``{"https": "http://proxy:3128"}``.
     :param board_url: FATE-Board base URL for links, e.g. ``"http://board:8080"``; when unset the
@@ -78,6 +83,8 @@ class ClientConfig:
     secret_key: str | None = field(default=None, repr=False)
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    download_timeout: float = 600.0
+    max_extract_bytes: int = 2 * 1024**3
     verify: bool | str = True
     proxies: Mapping[str, str] | None = None
     board_url: str | None = None
@@ -113,8 +120,10 @@ class ClientConfig:
             raise ValueError(f"ClientConfig.port must be an integer, not {port!r}") from None
         if not 0 < port < 65536:
             raise ValueError(f"ClientConfig.port out of range: {port}")
-        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+        if min(self.connect_timeout, self.read_timeout, self.download_timeout) <= 0:
             raise ValueError("ClientConfig timeouts must be > 0 seconds")
+        if self.max_extract_bytes <= 0:
+            raise ValueError(f"ClientConfig.max_extract_bytes must be > 0, not {self.max_extract_bytes!r}")
         if self.initiator_party_id is not None:
             try:
                 object.__setattr__(self, "initiator_party_id", int(self.initiator_party_id))

@@ -62,9 +62,16 @@ class TableGroup(Group):
             idempotent=True, parse=data_dict,
         ))
 
-    def download(self, namespace: str, table_name: str, output_path: str | os.PathLike[str]) -> Path:
+    def download(self, namespace: str, table_name: str, output_path: str | os.PathLike[str],
+                 *, max_bytes: int | None = None) -> Path:
         """Fetch a table's contents (``GET table/download``, FATE Flow 1.8+) and extract them safely
         into ``<output_path>/table_<namespace>_<table_name>/`` (``table.csv``, ``table.meta``).
+
+        The server builds the whole archive before it answers: the wait for the first byte is bounded by
+        the config's ``download_timeout`` (default 600 s), not ``read_timeout``.
+
+        :param max_bytes: refuse an archive that unpacks to more than this many bytes (default: the config's
+            ``max_extract_bytes``, 2 GiB).
 
         :raises FateFlowNotFoundError: no such table (HTTP 210).
         """
@@ -74,5 +81,5 @@ class TableGroup(Group):
         return download_and_extract(
             self, "table.download", "table/download", "GET",
             {"name": table_name, "namespace": namespace, "head": True},
-            Path(output_path) / stem, f"{stem}.tar.gz", "tar.gz", not_found=nf(210),
+            Path(output_path) / stem, f"{stem}.tar.gz", "tar.gz", not_found=nf(210), max_bytes=max_bytes,
         )

@@ -134,6 +134,7 @@ class Transport:
         self.session.headers["Accept"] = "application/json, */*"
         _apply_environment(self.session, config)
         self._timeout = (config.connect_timeout, config.read_timeout)
+        self._download_timeout = (config.connect_timeout, max(config.read_timeout, config.download_timeout))
         self.sleep = sleep
         self._max_json_bytes = max_json_bytes
         self._retrying: Any = None  # tenacity.Retrying, built on the first retry
@@ -186,7 +187,8 @@ class Transport:
         started = time.monotonic()
         try:
             resp = self.session.request(
-                wire.method, wire.url, data=wire.body, headers=wire.headers, timeout=self._timeout, stream=True
+                wire.method, wire.url, data=wire.body, headers=wire.headers, stream=True,
+                timeout=self._timeout if call.download_to is None else self._download_timeout,
             )
         except rexc.RequestException as exc:
             raise _map_requests_error(call.operation, exc) from None

@@ -98,8 +98,8 @@ def config_from_connection(conn: Connection, **overrides: Any) -> ClientConfig:
     :param conn: the Airflow connection. ``host`` may carry a scheme (``https://fate.example``); ``schema``
         may say ``http`` or ``https``; ``port`` defaults to 9380; ``login``/``password`` are the app key and
         secret key used to sign requests when FATE Flow's client authentication is on.
-    :param overrides: hook parameters that win over the connection: ``connect_timeout``, ``read_timeout``
-        (seconds), ``retry_limit`` (total tries), ``retry_delay``, ``retry_max_delay`` (seconds).
+    :param overrides: hook parameters that win over the connection: ``connect_timeout``, ``read_timeout``,
+        ``download_timeout`` (seconds), ``max_extract_bytes``, ``retry_limit`` (total tries), ``retry_delay``, ``retry_max_delay`` (seconds).
     """
     conn_id = conn.conn_id or "<unnamed>"
     extras = conn.extra_dejson or {}
@@ -137,8 +137,9 @@ def config_from_connection(conn: Connection, **overrides: Any) -> ClientConfig:
         "initiator_party_id": party,
         "retry": retry,
     }
-    for name in ("connect_timeout", "read_timeout"):
-        value = pick(name, _as_float)
+    for name, convert in (("connect_timeout", _as_float), ("read_timeout", _as_float),
+                          ("download_timeout", _as_float), ("max_extract_bytes", _as_int)):
+        value = pick(name, convert)
         if value is not None:
             settings[name] = value
     try:
@@ -160,6 +161,10 @@ class FateFlowHook(BaseHook):
     :param fateflow_conn_id: the Airflow connection id, of type ``fateflow``. Default ``fateflow_default``.
     :param connect_timeout: seconds to wait for a connection; overrides the connection's extra.
     :param read_timeout: seconds to wait for an answer; overrides the connection's extra.
+    :param download_timeout: seconds to wait for a file answer (the server builds archives before the first
+        byte); overrides the connection's extra (default 600).
+    :param max_extract_bytes: largest unpacked size of a downloaded archive; overrides the connection's extra
+        (default 2 GiB).
     :param retry_limit: total tries of a safe-to-repeat request (queries, lists, downloads).
     :param retry_delay: first backoff delay in seconds; it doubles up to ``retry_max_delay``.
     :param retry_max_delay: longest backoff delay in seconds.
@@ -176,6 +181,8 @@ class FateFlowHook(BaseHook):
         *,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
+        download_timeout: float | None = None,
+        max_extract_bytes: int | None = None,
         retry_limit: int | None = None,
         retry_delay: float | None = None,
         retry_max_delay: float | None = None,
@@ -186,6 +193,8 @@ class FateFlowHook(BaseHook):
         self.hook_params = {
             "connect_timeout": connect_timeout,
             "read_timeout": read_timeout,
+            "download_timeout": download_timeout,
+            "max_extract_bytes": max_extract_bytes,
             "retry_limit": retry_limit,
             "retry_delay": retry_delay,
             "retry_max_delay": retry_max_delay,

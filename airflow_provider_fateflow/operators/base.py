@@ -89,7 +89,10 @@ __all__ = [
 ]
 
 #: Keys accepted in ``hook_params`` (passed to :class:`FateFlowHook`).
-HOOK_PARAM_NAMES = frozenset({"connect_timeout", "read_timeout", "retry_limit", "retry_delay", "retry_max_delay"})
+HOOK_PARAM_NAMES = frozenset({
+    "connect_timeout", "read_timeout", "download_timeout", "max_extract_bytes",
+    "retry_limit", "retry_delay", "retry_max_delay",
+})
 #: Task-state-store key (Airflow 3.3+) holding the submitted job of the task instance.
 STATE_STORE_KEY = "fateflow_job_id"
 #: Seconds a job that was just submitted may be missing from ``job/query`` before it counts as gone.
@@ -215,8 +218,9 @@ class FateFlowBaseOperator(BaseOperator):
     """Base of every FATE Flow operator: a connection id, hook parameters and a cached hook.
 
     :param fateflow_conn_id: Airflow connection of type ``fateflow`` (default ``fateflow_default``).
-    :param hook_params: passed to :class:`FateFlowHook`: ``connect_timeout``, ``read_timeout`` (seconds),
-        ``retry_limit`` (total tries of a safe request), ``retry_delay``, ``retry_max_delay`` (seconds).
+    :param hook_params: passed to :class:`FateFlowHook`: ``connect_timeout``, ``read_timeout``,
+        ``download_timeout`` (seconds), ``max_extract_bytes``, ``retry_limit`` (total tries of a safe request),
+        ``retry_delay``, ``retry_max_delay`` (seconds).
     """
 
     template_fields: Sequence[str] = ("fateflow_conn_id",)

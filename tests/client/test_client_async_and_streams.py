@@ -119,3 +119,54 @@ def test_model_load_failure_carries_party_detail(responder, make_client):
     with pytest.raises(FateFlowApiError) as info:
         make_client().model.load(job_id="v")
     assert "guest 9999: Please configure servings address" in str(info.value)
+
+
+def _slow_archive(delay: float, body: bytes):
+    """A reply that stays silent for ``delay`` seconds (FATE building the archive), then sends it."""
+
+    def reply(h) -> None:
+        import time
+
+        time.sleep(delay)
+        h.send_response(200)
+        h.send_header("Content-Type", "application/x-tar")
+        h.send_header("Content-Disposition", "attachment; filename=t.tar.gz")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    return reply
+
+
+def test_file_answers_wait_for_download_timeout_not_read_timeout(responder, make_client, tmp_path):
+    """The server builds the archive before its first byte: a download outlives read_timeout."""
+    from airflow_provider_fateflow.client import FateFlowTimeoutError
+
+    archive = _tar_bytes({"table.csv": b"id,x\n1,2\n"})
+    responder.queue(_slow_archive(0.6, archive))
+    client = make_client(read_timeout=0.2, download_timeout=3.0, retry=RetryPolicy(attempts=1))
+    out = client.table.download("ns", "t", tmp_path)
+    assert (out / "table.csv").read_bytes() == b"id,x\n1,2\n"
+    responder.queue(_slow_archive(0.6, archive))
+    client = make_client(read_timeout=0.2, download_timeout=0.3, retry=RetryPolicy(attempts=1))
+    with pytest.raises(FateFlowTimeoutError, match="read timeout"):
+        client.table.download("ns", "t", tmp_path / "again")
+    assert not (tmp_path / "again").exists() or not any((tmp_path / "again").iterdir())
+
+
+def test_unpacked_size_cap_is_configurable(responder, make_client, tmp_path):
+    from airflow_provider_fateflow.client import FateFlowArchiveError
+
+    archive = _tar_bytes({"table.csv": b"x" * 5000})
+    responder.queue((200, {"Content-Type": "application/x-tar", "Content-Disposition": "attachment; filename=t.tar.gz"},
+                     archive))
+    with pytest.raises(FateFlowArchiveError, match="larger than 4096 bytes .*raise max_extract_bytes"):
+        make_client(max_extract_bytes=4096).table.download("ns", "t", tmp_path / "a")
+    assert not (tmp_path / "a").exists() or not any((tmp_path / "a").iterdir())
+    for _ in range(2):
+        responder.queue((200, {"Content-Type": "application/x-tar",
+                               "Content-Disposition": "attachment; filename=t.tar.gz"}, archive))
+    with pytest.raises(FateFlowArchiveError, match="larger than 4096 bytes"):  # the per-call cap wins
+        make_client().table.download("ns", "t", tmp_path / "b", max_bytes=4096)
+    out = make_client(max_extract_bytes=4096).table.download("ns", "t", tmp_path / "c", max_bytes=8192)
+    assert (out / "table.csv").stat().st_size == 5000

@@ -90,3 +90,19 @@ def test_test_connection_reports_unreachable_server(monkeypatch):
     ok, message = hook.test_connection()
     assert ok is False
     assert "unreachable" in message
+
+
+
+def test_download_timeout_and_extract_cap_from_extras_and_hook_params(monkeypatch):
+    extra = {"download_timeout": "1200", "max_extract_bytes": 8 * 1024**3}
+    value = json.dumps({"conn_type": "fateflow", "host": "h", "extra": extra})
+    config = _hook(monkeypatch, value).config
+    assert config.download_timeout == 1200.0 and config.max_extract_bytes == 8 * 1024**3
+    config = _hook(monkeypatch, value, download_timeout=30, max_extract_bytes=1024).config
+    assert config.download_timeout == 30.0 and config.max_extract_bytes == 1024
+    config = _hook(monkeypatch, json.dumps({"conn_type": "fateflow", "host": "h"})).config
+    assert config.download_timeout == 600.0 and config.max_extract_bytes == 2 * 1024**3
+    for bad, message in (("lots", "'max_extract_bytes' must be an integer"), (-1, "max_extract_bytes must be > 0")):
+        value = json.dumps({"conn_type": "fateflow", "host": "h", "extra": {"max_extract_bytes": bad}})
+        with pytest.raises(FateFlowConnectionConfigError, match=message):
+            _ = _hook(monkeypatch, value).config
