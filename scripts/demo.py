@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sandbox.stop()
     say(f"\nLogs: {rel(home / 'logs')}/ - <dag_id>.log is the full `airflow dags test` output (every task's log),")
-    say(f"      fateflow-sandbox.log the sandbox's requests.")
+    say("      fateflow-sandbox.log the sandbox's requests.")
     say(f"Demo {'finished' if ok else 'FAILED'} in {time.monotonic() - started:.0f} s.")
     return 0 if ok else 1
 
