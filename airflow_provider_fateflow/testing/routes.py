@@ -1,6 +1,7 @@
 """FATE Flow v1 route handlers (``apps/*_app.py`` of FATE-Flow 1.11.2), on top of the store and the engine."""
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import os
@@ -85,6 +86,9 @@ class FateFlowApp:
         self.routes["table/download"] = (("GET",), self.table_download)
         self.routes["model/export"] = (("GET", "POST"), self.model_export)
         self.async_routes = {"data/upload": (post, self.data_upload), "model/import": (post, self.model_import)}
+        #: routes that build an archive before answering: run in a worker thread, not on the event loop
+        self.file_routes = frozenset({"job/log/download", "tracking/component/output/data/download",
+                                      "table/download", "model/export"})
 
     # ================================================================== helpers
     @property
@@ -1014,24 +1018,32 @@ def _schema(table: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _save_upload(upload: Any, dest: Path) -> tuple[int, str]:
-    """Move the spooled multipart file to ``dest`` in 1 MiB chunks; count lines on the way."""
+    """Move the spooled multipart file to ``dest``, counting lines, in one worker thread."""
+    try:
+        return await asyncio.to_thread(_copy_counting, upload.file, dest)
+    finally:
+        await upload.close()
+
+
+def _copy_counting(src: Any, dest: Path) -> tuple[int, str]:
+    """Copy ``src`` to ``dest`` in 1 MiB blocks; returns (lines, first line); a last line without newline counts."""
     count, first, last = 0, "", b""
     got_first = False
+    src.seek(0)
     with open(dest, "wb") as out:
         while True:
-            chunk = await upload.read(1 << 20)
+            chunk = src.read(1 << 20)
             if not chunk:
                 break
             if not got_first:
                 nl = chunk.find(b"\n")
-                first = (chunk[: nl + 1] if nl >= 0 else chunk).decode("utf-8", "replace")
+                first += (chunk[: nl + 1] if nl >= 0 else chunk).decode("utf-8", "replace")
                 got_first = nl >= 0
             count += chunk.count(b"\n")
             last = chunk
             out.write(chunk)
     if last and not last.endswith(b"\n"):
         count += 1
-    await upload.close()
     return count, first
 
 
