@@ -39,7 +39,9 @@ _OPS = {
     "metric_all": _Op("component.metric_all", "tracking/component/metric/all", data_dict, _TASK_NOT_FOUND),
     "metrics": _Op("component.metrics", "tracking/component/metrics", data_dict, _TASK_NOT_FOUND),
     "metric_data": _Op("component.metric_data", "tracking/component/metric_data", data_and_meta, _TASK_NOT_FOUND),
-    "output_model": _Op("component.output_model", "tracking/component/output/model", data_and_meta, _TASK_NOT_FOUND),
+    # FATE 1.11 answers an unknown job here with a leaked AttributeError (retcode 100): the job lookup gave None
+    "output_model": _Op("component.output_model", "tracking/component/output/model", data_and_meta,
+                        nf(100, 101, fragments=(*_TASK_NOT_FOUND.fragments, "no attribute 'runtime_conf_on_party'"))),
     "output_data_preview": _Op("component.output_data_preview", "tracking/component/output/data", data_and_meta,
                                _TASK_NOT_FOUND),
     "output_data_table": _Op("component.output_data_table", "tracking/component/output/data/table", data_list,

@@ -5,13 +5,17 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_fateflow.client._base import Group, body, data_dict, data_list, is_ambiguous
+from airflow_provider_fateflow.client._base import Group, Runner, body, data_dict, data_list, is_ambiguous
 from airflow_provider_fateflow.client.calls import ApiCall, FilePart, json_query
 from airflow_provider_fateflow.client.errors import FateFlowAmbiguousSubmitError, FateFlowError, FateFlowInputError
 from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int, resolve_local_file
 from airflow_provider_fateflow.client.results import LocalJobResult, UploadResult, board_url
+
+if TYPE_CHECKING:
+    from airflow_provider_fateflow.client.config import ClientConfig
+    from airflow_provider_fateflow.client.job import JobGroup
 
 __all__ = ["DataGroup"]
 
@@ -25,9 +29,21 @@ def _local_job_board_url(config_board: str | None, data: Mapping[str, Any], job_
 
 
 class DataGroup(Group):
-    """Data operations, with the FATE Flow SDK's names and arguments."""
+    """Data operations, with the FATE Flow SDK's names and arguments.
 
-    __slots__ = ()
+    :param jobs: the client's job group: a lost upload answer is looked for with its ``recovery_delays``
+        and paging settings (default: a job group of its own, with the class defaults).
+    """
+
+    __slots__ = ("_jobs",)
+
+    def __init__(self, runner: Runner, config: ClientConfig, jobs: JobGroup | None = None) -> None:
+        super().__init__(runner, config)
+        if jobs is None:
+            from airflow_provider_fateflow.client.job import JobGroup
+
+            jobs = JobGroup(runner, config)
+        self._jobs = jobs
 
     def upload(
         self,
@@ -104,9 +120,7 @@ class DataGroup(Group):
 
     def _find_upload(self, namespace: str, table_name: str, party: int,
                      since_ms: int) -> tuple[UploadResult | None, bool]:
-        from airflow_provider_fateflow.client.job import JobGroup
-
-        jobs = JobGroup(self._runner, self._config)
+        jobs = self._jobs
 
         def lookup() -> UploadResult | None:
             for job in jobs.iter_recent(role="local", party_id=party, since_ms=since_ms):

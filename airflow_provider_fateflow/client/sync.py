@@ -30,7 +30,7 @@ class FateFlowClient:
         t = self.transport
         self.job = JobGroup(t, config)
         self.component = ComponentGroup(t, config)
-        self.data = DataGroup(t, config)
+        self.data = DataGroup(t, config, jobs=self.job)
         self.task = TaskGroup(t, config)
         self.model = ModelGroup(t, config)
         self.table = TableGroup(t, config)

@@ -163,7 +163,7 @@ EXPECT_ERROR: dict[str, type[Exception]] = {
     "component.output_data__no_output_data": FateFlowNotFoundError,
     "component.output_data__unknown_task": FateFlowNotFoundError,
     "component.output_data_table__unknown_job": FateFlowNotFoundError,
-    "component.output_model__unknown_job": FateFlowApiError,
+    "component.output_model__unknown_job": FateFlowNotFoundError,
     "data.upload__missing_required_field": FateFlowApiError,
     "data.upload__missing_file_part": FateFlowApiError,
     "job.generate_dsl__unknown_component": FateFlowApiError,
@@ -222,7 +222,9 @@ def _check_request(rec: dict[str, Any], sent: Any, stem: str) -> None:
     url = urlsplit(pr.url)
     assert pr.method == req["method"]
     assert url.path == req["path"]
-    assert sent.timeout == (10.0, 60.0), "every request carries (connect, read) timeouts"
+    # every request carries (connect, read) timeouts; a file answer waits for download_timeout
+    file_answer = stem.split("__")[0] in ("component.output_data", "table.download", "job.log", "model.export")
+    assert sent.timeout == ((10.0, 600.0) if file_answer else (10.0, 60.0)), "every request carries timeouts"
     ctype = pr.headers.get("Content-Type", "")
     # query: SDK-style JSON-in-query for client-file uploads
     if req.get("query_json") or (rec["operation"] == "data.upload" and req["body_kind"] in ("multipart",)):

@@ -111,10 +111,10 @@ def test_output_model(hook: FateFlowHook, trained: Trained):
 
 
 def test_output_model_failure_unknown_job(hook: FateFlowHook):
-    # FATE's answer for an unknown job is a leaked AttributeError (retcode 100), kept verbatim
-    with pytest.raises(FateFlowApiError) as err:
+    # FATE's answer for an unknown job is a leaked AttributeError (retcode 100): typed not-found, message verbatim
+    with pytest.raises(FateFlowNotFoundError) as err:
         hook.component.output_model(UNKNOWN_JOB, component_name="hetero_lr_0")
-    assert_fate_error(err.value, FateFlowApiError, 100, "has no attribute 'runtime_conf_on_party'",
+    assert_fate_error(err.value, FateFlowNotFoundError, 100, "has no attribute 'runtime_conf_on_party'",
                       "component.output_model")
 
 

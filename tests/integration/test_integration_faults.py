@@ -25,7 +25,6 @@ from airflow_provider_fateflow.client import (
     FateFlowConnectionError,
     JobStatus,
 )
-from airflow_provider_fateflow.client.job import JobGroup
 from airflow_provider_fateflow.hooks.fateflow import FateFlowHook
 
 
@@ -92,7 +91,7 @@ def test_upload_dropped_before_processing_is_ambiguous(hook: FateFlowHook, serve
     assert "no recent upload job of experiment/dropped_upload was found" in str(err.value)
     assert server.sandbox.jobs_count() == before
     # the recovery lookups waited (here: recorded) between tries; the upload itself was not resent
-    assert sleeps == [d for d in JobGroup.recovery_delays if d]
+    assert sleeps == [d for d in hook.job.recovery_delays if d]  # the client's own settings, not the class default
 
 
 # -- retries of idempotent calls ---------------------------------------------------------------------------------
