@@ -34,7 +34,7 @@ setup(
     ],
     extras_require={
         # The sandbox (a local FATE Flow v1 server) runs on FastAPI/uvicorn, which Airflow 3 already installs;
-        # python-multipart parses the multipart uploads.
+        # python-multipart parses url-encoded forms (Starlette) and Content-Disposition headers (testing/uploads.py).
         "sandbox": ["fastapi>=0.110", "uvicorn>=0.29", "python-multipart>=0.0.9"],
         "test": [
             "pytest>=8",

@@ -26,6 +26,7 @@ from .faults import Faults
 from .http import ArgumentError, Ctx, Reply, result, server_error
 from .routes import FateFlowApp
 from .store import Store
+from .uploads import parse_multipart
 
 log = logging.getLogger("fateflow_sandbox")
 
@@ -186,16 +187,14 @@ class SandboxServer:
             "latin-1"), headers={k.upper(): v for k, v in request.headers.items()}, request=request)
         ctype = request.headers.get("content-type", "")
         try:
-            if ctype.startswith("multipart/form-data") or ctype.startswith("application/x-www-form-urlencoded"):
-                if ctype.startswith("application/x-www-form-urlencoded"):
-                    ctx.raw = await self._read_body(request)
-                    request._body = ctx.raw  # let Starlette parse the form from the bytes we read
+            if ctype.startswith("multipart/form-data"):
+                ctx.form, ctx.files = await parse_multipart(
+                    ctype, request.stream(), self.flow.files / "uploads", self.config.max_body)
+            elif ctype.startswith("application/x-www-form-urlencoded"):
+                ctx.raw = await self._read_body(request)
+                request._body = ctx.raw  # let Starlette parse the form from the bytes we read
                 form = await request.form(max_part_size=self.config.max_body)
-                for key, val in form.multi_items():
-                    if isinstance(val, str):
-                        ctx.form[key] = val
-                    else:
-                        ctx.files.setdefault(key, val)
+                ctx.form = {key: val for key, val in form.multi_items() if isinstance(val, str)}
             else:
                 ctx.raw = await self._read_body(request)
             if ctx.raw and not ctype.startswith("multipart/"):
