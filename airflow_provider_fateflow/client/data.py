@@ -11,7 +11,7 @@ from airflow_provider_fateflow.client._base import Group, Runner, body, data_dic
 from airflow_provider_fateflow.client.calls import ApiCall, FilePart, json_query
 from airflow_provider_fateflow.client.errors import FateFlowAmbiguousSubmitError, FateFlowError, FateFlowInputError
 from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int, resolve_local_file
-from airflow_provider_fateflow.client.results import LocalJobResult, UploadResult, board_url
+from airflow_provider_fateflow.client.results import LocalJobResult, UploadResult, board_url, local_job_board_url
 
 if TYPE_CHECKING:
     from airflow_provider_fateflow.client.config import ClientConfig
@@ -20,12 +20,6 @@ if TYPE_CHECKING:
 __all__ = ["DataGroup"]
 
 log = logging.getLogger("airflow_provider_fateflow.client")
-
-
-def _local_job_board_url(config_board: str | None, data: Mapping[str, Any], job_id: str, party_id: int) -> str | None:
-    if config_board:
-        return board_url(config_board, job_id, "local", party_id)
-    return data.get("board_url")
 
 
 class DataGroup(Group):
@@ -113,7 +107,7 @@ class DataGroup(Group):
             job_id = str(data.get("job_id") or envelope["jobId"])
             return UploadResult(
                 job_id=job_id, namespace=data.get("namespace"), table_name=data.get("table_name"),
-                board_url=_local_job_board_url(config_board, data, job_id, party), raw=data, party_id=party,
+                board_url=local_job_board_url(config_board, data, job_id, party), raw=data, party_id=party,
             )
 
         return parse
@@ -152,7 +146,7 @@ class DataGroup(Group):
         def parse(envelope: Mapping[str, Any]) -> LocalJobResult:
             data = data_dict(envelope)
             job_id = str(data.get("job_id") or envelope["jobId"])
-            return LocalJobResult(job_id, _local_job_board_url(config_board, data, job_id, party), data)
+            return LocalJobResult(job_id, local_job_board_url(config_board, data, job_id, party), data)
 
         return self._run(ApiCall("data.download", "data/download", json=conf, check_data_code=True, parse=parse))
 

@@ -6,16 +6,28 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_fateflow.client._base import Group, body, data_dict, data_list, require
+from airflow_provider_fateflow.client._base import (
+    Group,
+    body,
+    data_dict,
+    data_list,
+    require,
+)
 from airflow_provider_fateflow.client.calls import ApiCall, FilePart, nf
 from airflow_provider_fateflow.client.errors import FateFlowInputError
-from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int, resolve_local_file, validate_job_conf
+from airflow_provider_fateflow.client.inputs import (
+    load_json_arg,
+    party_id_int,
+    resolve_local_file,
+    validate_job_conf,
+)
 from airflow_provider_fateflow.client.results import (
     DeployResult,
     LocalJobResult,
     ModelImportResult,
     ModelInfo,
     PartyResults,
+    local_job_board_url,
 )
 
 __all__ = ["ModelGroup"]
@@ -27,11 +39,6 @@ _MODEL_NOT_FOUND = nf(100, 101, 210, fragments=(
 
 def _deploy_result(envelope: Mapping[str, Any]) -> DeployResult:
     return DeployResult.from_data(data_dict(envelope))
-
-
-def _local_job(envelope: Mapping[str, Any]) -> LocalJobResult:
-    data = data_dict(envelope)
-    return LocalJobResult(str(data.get("job_id") or envelope["jobId"]), data.get("board_url"), data)
 
 
 def _import_result(envelope: Mapping[str, Any]) -> ModelImportResult:
@@ -112,18 +119,23 @@ class ModelGroup(Group):
             not_found=nf(101, fragments="can not be found in database"), parse=PartyResults.from_envelope,
         ))
 
+    def _local_job(self, envelope: Mapping[str, Any]) -> LocalJobResult:
+        data = data_dict(envelope)
+        job_id = str(data.get("job_id") or envelope["jobId"])
+        return LocalJobResult(job_id, local_job_board_url(self._config.board_url, data, job_id), data)
+
     def store(self, conf: Mapping[str, Any] | str | os.PathLike[str]) -> LocalJobResult:
         """Store a model in the remote model store (``POST model/store``): a local job; checks ``data.code``.
 
         :param conf: model_id, model_version, role, party_id (all required by the server), force_update.
         """
         return self._run(ApiCall("model.store", "model/store", json=load_json_arg(conf, "store conf"),
-                                 check_data_code=True, parse=_local_job))
+                                 check_data_code=True, parse=self._local_job))
 
     def restore(self, conf: Mapping[str, Any] | str | os.PathLike[str]) -> LocalJobResult:
         """Restore a model from the model store (``POST model/restore``): a local job; checks ``data.code``."""
         return self._run(ApiCall("model.restore", "model/restore", json=load_json_arg(conf, "restore conf"),
-                                 check_data_code=True, parse=_local_job))
+                                 check_data_code=True, parse=self._local_job))
 
     def export(self, conf: Mapping[str, Any] | str | os.PathLike[str], output_path: str | os.PathLike[str]) -> Path:
         """Download a model zip (``GET model/export`` with a JSON body) into ``output_path``, not extracted.

@@ -1,6 +1,7 @@
 """Typed results: frozen dataclasses, each keeping the server's dict in ``raw``."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,20 @@ def board_url(base: str, job_id: str, role: str, party_id: int | str) -> str:
     :param base: FATE-Board base URL (``http://host:port``; a trailing ``/`` is ignored).
     """
     return base.rstrip("/") + _BOARD_PATH.format(job_id=job_id, role=role, party_id=party_id)
+
+
+def local_job_board_url(config_board: str | None, data: Mapping[str, Any], job_id: str,
+                        party_id: int | str = 0) -> str | None:
+    """Board link of a local job (upload, server download, model store/restore).
+
+    The connection's ``board_url`` wins over the server's own; the role is ``local`` and the party the one
+    in the server's link (FATE runs these jobs as party 0, as recorded), else ``party_id``.
+    """
+    server = data.get("board_url")
+    if not config_board:
+        return server
+    found = re.search(r"[?&]party_id=([^&#]+)", server) if isinstance(server, str) else None
+    return board_url(config_board, job_id, "local", found.group(1) if found else party_id)
 
 
 def _int(value: Any) -> int | None:

@@ -72,6 +72,11 @@ def new_hook(mp: pytest.MonkeyPatch, server: Server, conn_id: str = "fateflow_de
     return hook
 
 
+def local_board(job_id: str) -> str:
+    """The connection's FATE-Board link of a local job (FATE runs them as party 0)."""
+    return f"{BOARD}/index.html#/dashboard?job_id={job_id}&role=local&party_id=0"
+
+
 def example(name: str) -> dict[str, Any]:
     """A JSON example file (a fresh copy)."""
     return json.loads((EXAMPLES / name).read_text())

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from _integration_helpers import (
-    BOARD,
     EXAMPLES,
     GUEST,
     UNKNOWN_JOB,
@@ -15,6 +14,7 @@ from _integration_helpers import (
     Trained,
     assert_fate_error,
     example,
+    local_board,
     upload_conf,
     wait_job,
 )
@@ -31,10 +31,6 @@ from airflow_provider_fateflow.client import (
     UploadResult,
 )
 from airflow_provider_fateflow.hooks.fateflow import FateFlowHook
-
-
-def local_board(job_id: str) -> str:
-    return f"{BOARD}/index.html#/dashboard?job_id={job_id}&role=local&party_id=0"
 
 
 # -- data.upload ------------------------------------------------------------------------------------------------

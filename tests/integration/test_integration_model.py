@@ -15,6 +15,7 @@ from _integration_helpers import (
     Trained,
     assert_fate_error,
     example,
+    local_board,
     wait_job,
 )
 
@@ -137,8 +138,10 @@ def test_bind_failure_missing_service_id(hook: FateFlowHook, trained: Trained):
 def test_store_and_restore(hook: FateFlowHook, trained: Trained):
     stored = hook.model.store(party_conf(trained.deployed_version, force_update=False))
     assert isinstance(stored, LocalJobResult) and stored.job_id.isdigit()
+    assert stored.board_url == local_board(stored.job_id)  # the connection's board, FATE's local party 0
     assert wait_job(hook, stored.job_id, "local", 0) is JobStatus.SUCCESS
     restored = hook.model.restore(party_conf(trained.deployed_version))
+    assert restored.board_url == local_board(restored.job_id)
     assert wait_job(hook, restored.job_id, "local", 0) is JobStatus.SUCCESS
     row = hook.job.query(job_id=restored.job_id, role="local", party_id=0)[0]
     assert row.dsl == {"components": {"modeloperation_restore_0": {"module": "ModelRestore"}}}
