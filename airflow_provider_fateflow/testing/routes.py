@@ -722,30 +722,31 @@ class FateFlowApp:
         return result(0, "success", out)
 
     # ================================================================== model
-    def _from_job_id(self, args: dict[str, Any]) -> dict[str, Any] | None:
-        recs = [r for r in self.store.models(model_version=str(args["job_id"])) if r["f_role"] == "guest"]
-        if not recs:
-            return None
-        rec = recs[0]
-        args = dict(args)
-        args.setdefault("initiator", {"role": rec["f_initiator_role"], "party_id": rec["f_initiator_party_id"]})
-        args.setdefault("role", rec["f_roles"])
-        args.setdefault("job_parameters", {"model_id": rec["f_model_id"], "model_version": rec["f_model_version"]})
+    def _model_args(self, args: dict[str, Any]) -> dict[str, Any] | Reply:
+        """``load``/``bind`` arguments, completed from the guest model of ``job_id`` if given (a 101 reply if
+        there is none); raises KeyError without ``initiator``, ``role`` or ``job_parameters``."""
+        if "job_id" in args:
+            recs = [r for r in self.store.models(model_version=str(args["job_id"])) if r["f_role"] == "guest"]
+            if not recs:
+                return result(101, f"Model with version {args['job_id']} can not be found in database. "
+                                   "Please check if the model version is valid.")
+            rec = recs[0]
+            args = dict(args)
+            args.setdefault("initiator", {"role": rec["f_initiator_role"], "party_id": rec["f_initiator_party_id"]})
+            args.setdefault("role", rec["f_roles"])
+            args.setdefault("job_parameters", {"model_id": rec["f_model_id"], "model_version": rec["f_model_version"]})
+        missing = [k for k in ("initiator", "role", "job_parameters") if k not in args]
+        if missing:
+            raise KeyError(f"required parameters are missing: {','.join(missing)}; ")
         return args
 
     def model_load(self, ctx: Ctx) -> Reply:
         args = ctx.json if isinstance(ctx.json, dict) else None
         if args is None:
             raise TypeError("'NoneType' object is not subscriptable")
-        if "job_id" in args:
-            filled = self._from_job_id(args)
-            if filled is None:
-                return result(101, f"Model with version {args['job_id']} can not be found in database. "
-                                   "Please check if the model version is valid.")
-            args = filled
-        missing = [k for k in ("initiator", "role", "job_parameters") if k not in args]
-        if missing:
-            raise KeyError(f"required parameters are missing: {','.join(missing)}; ")
+        args = self._model_args(args)
+        if isinstance(args, Reply):
+            return args
         mid = args["job_parameters"].get("model_id")
         mver = args["job_parameters"].get("model_version")
         data: dict[str, Any] = {"detail": {}}
@@ -780,15 +781,9 @@ class FateFlowApp:
             raise TypeError("'NoneType' object is not subscriptable")
         if not args.get("service_id"):
             return result(101, "no service id")
-        if "job_id" in args:
-            filled = self._from_job_id(args)
-            if filled is None:
-                return result(101, f"Model with version {args['job_id']} can not be found in database. "
-                                   "Please check if the model version is valid.")
-            args = filled
-        missing = [k for k in ("initiator", "role", "job_parameters") if k not in args]
-        if missing:
-            raise KeyError(f"required parameters are missing: {','.join(missing)}; ")
+        args = self._model_args(args)
+        if isinstance(args, Reply):
+            return args
         init = args["initiator"]
         jp = args["job_parameters"]
         recs = self.store.models(str(jp.get("model_id")), str(jp.get("model_version")), init.get("role"),

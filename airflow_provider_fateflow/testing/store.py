@@ -111,25 +111,30 @@ class Store:
                 self.put_job(rec)
             return rows
 
-    def query_jobs(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
-        """``JobSaver.query_job``: exact filters on job columns (other keys are ignored)."""
+    def _query(self, table: str, columns: Iterable[str], filters: dict[str, Any]) -> list[dict[str, Any]]:
+        """Rows of ``table`` in creation order, filtered exactly: keys in ``columns`` in SQL, other keys on the
+        record's ``f_<key>`` where it has one; dict and list values are ignored."""
         where, args = [], []
         post: dict[str, Any] = {}
         for key, val in filters.items():
             if isinstance(val, (dict, list)):
                 continue
-            if key in JOB_COLUMNS:
+            if key in columns:
                 where.append(f"{key}=?")
                 args.append(int(bool(val)) if key == "is_initiator" else str(val))
             else:
                 post[key] = val
-        sql = "SELECT rec FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql = f"SELECT rec FROM {table}" + (" WHERE " + " AND ".join(where) if where else "")
         out = []
         for (raw,) in self._rows(sql + " ORDER BY create_time, rowid", args):
             rec = json.loads(raw)
             if all(f"f_{k}" not in rec or str(rec[f"f_{k}"]) == str(v) for k, v in post.items()):
                 out.append(rec)
         return out
+
+    def query_jobs(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        """``JobSaver.query_job``: exact filters on job columns (other keys are ignored)."""
+        return self._query("jobs", JOB_COLUMNS, filters)
 
     def list_jobs(self, where: list[str], args: list[Any], order_by: str, order: str, limit: int,
                   page: int) -> tuple[int, list[dict[str, Any]]]:
@@ -176,22 +181,7 @@ class Store:
 
     def query_tasks(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
         """Exact filters on task columns; unknown keys ignored."""
-        where, args, post = [], [], {}
-        for key, val in filters.items():
-            if isinstance(val, (dict, list)):
-                continue
-            if key in ("job_id", "component_name", "role", "party_id", "status"):
-                where.append(f"{key}=?")
-                args.append(str(val))
-            else:
-                post[key] = val
-        sql = "SELECT rec FROM tasks" + (" WHERE " + " AND ".join(where) if where else "")
-        out = []
-        for (raw,) in self._rows(sql + " ORDER BY create_time, rowid", args):
-            rec = json.loads(raw)
-            if all(f"f_{k}" not in rec or str(rec[f"f_{k}"]) == str(v) for k, v in post.items()):
-                out.append(rec)
-        return out
+        return self._query("tasks", ("job_id", "component_name", "role", "party_id", "status"), filters)
 
     def list_tasks(self, where: list[str], args: list[Any], order: str, limit: int,
                    page: int) -> tuple[int, list[dict[str, Any]]]:
