@@ -41,6 +41,7 @@ from airflow_provider_fateflow.triggers.records import compact_record, evaluate_
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from airflow.triggers.base import BaseTrigger
 
 try:  # Airflow 3.2+
     from airflow.sdk.exceptions import AirflowSensorTimeout
@@ -156,6 +157,18 @@ class _FateFlowSensor(BaseSensorOperator):
     def _poke(self, context: Context) -> bool | PokeReturnValue:
         raise NotImplementedError
 
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        first = self.poke(context)
+        if first:
+            return first.xcom_value if isinstance(first, PokeReturnValue) else None
+        self.defer(trigger=self._trigger(context), method_name="execute_complete")
+
+    def _trigger(self, context: Context) -> BaseTrigger:
+        """The trigger to wait in (deferrable mode, after a first poke that was not enough)."""
+        raise NotImplementedError
+
     def _raise_event(self, event: dict[str, Any]) -> None:
         """Raise for a non-success trigger event."""
         reason = event.get("reason")
@@ -238,24 +251,16 @@ class JobStatusSensor(_FateFlowSensor):
         self._board_pushed = True
         return done
 
-    def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        first = self.poke(context)
-        if first:
-            return first.xcom_value if isinstance(first, PokeReturnValue) else None
+    def _trigger(self, context: Context) -> BaseTrigger:
         job_id, role, party_id, targets = self._args()
         from airflow_provider_fateflow.triggers.fateflow import JobStatusTrigger
 
-        self.defer(
-            trigger=JobStatusTrigger(
-                job_id=job_id, role=role, party_id=party_id, fateflow_conn_id=self.fateflow_conn_id,
-                poll_interval=float(self.poke_interval), deadline=self._deadline(context),
-                deadline_reason="sensor_timeout", stop_on_timeout=False, target_statuses=targets,
-                not_found_timeout=self._grace_left(context), cancel_on_kill=False,
-                hook_params=self.hook_params or None,
-            ),
-            method_name="execute_complete",
+        return JobStatusTrigger(
+            job_id=job_id, role=role, party_id=party_id, fateflow_conn_id=self.fateflow_conn_id,
+            poll_interval=float(self.poke_interval), deadline=self._deadline(context),
+            deadline_reason="sensor_timeout", stop_on_timeout=False, target_statuses=targets,
+            not_found_timeout=self._grace_left(context), cancel_on_kill=False,
+            hook_params=self.hook_params or None,
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
@@ -329,23 +334,15 @@ class TaskStatusSensor(_FateFlowSensor):
                             f"component {component} ended {task.status.value} on {task.role}/{task.party_id}{report}")
         return False
 
-    def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        first = self.poke(context)
-        if first:
-            return first.xcom_value if isinstance(first, PokeReturnValue) else None
+    def _trigger(self, context: Context) -> BaseTrigger:
         job_id, component, role, party_id, targets = self._args()
         from airflow_provider_fateflow.triggers.fateflow import TaskStatusTrigger
 
-        self.defer(
-            trigger=TaskStatusTrigger(
-                job_id=job_id, component_name=component, role=role, party_id=party_id, target_statuses=targets,
-                fateflow_conn_id=self.fateflow_conn_id, poll_interval=float(self.poke_interval),
-                deadline=self._deadline(context), deadline_reason="sensor_timeout",
-                not_found_timeout=self._grace_left(context), hook_params=self.hook_params or None,
-            ),
-            method_name="execute_complete",
+        return TaskStatusTrigger(
+            job_id=job_id, component_name=component, role=role, party_id=party_id, target_statuses=targets,
+            fateflow_conn_id=self.fateflow_conn_id, poll_interval=float(self.poke_interval),
+            deadline=self._deadline(context), deadline_reason="sensor_timeout",
+            not_found_timeout=self._grace_left(context), hook_params=self.hook_params or None,
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
@@ -404,22 +401,14 @@ class TableExistsSensor(_FateFlowSensor):
         self.log.info("Table %s/%s exists with %s rows.", namespace, table, info.count)
         return PokeReturnValue(True, {"namespace": namespace, "table_name": table, "count": info.count})
 
-    def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        first = self.poke(context)
-        if first:
-            return first.xcom_value if isinstance(first, PokeReturnValue) else None
+    def _trigger(self, context: Context) -> BaseTrigger:
         namespace, table, minimum = self._args()
         from airflow_provider_fateflow.triggers.fateflow import TableExistsTrigger
 
-        self.defer(
-            trigger=TableExistsTrigger(
-                namespace=namespace, table_name=table, min_rows=minimum, fateflow_conn_id=self.fateflow_conn_id,
-                poll_interval=float(self.poke_interval), deadline=self._deadline(context),
-                deadline_reason="sensor_timeout", hook_params=self.hook_params or None,
-            ),
-            method_name="execute_complete",
+        return TableExistsTrigger(
+            namespace=namespace, table_name=table, min_rows=minimum, fateflow_conn_id=self.fateflow_conn_id,
+            poll_interval=float(self.poke_interval), deadline=self._deadline(context),
+            deadline_reason="sensor_timeout", hook_params=self.hook_params or None,
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:

@@ -51,7 +51,11 @@ def _statuses(values: Iterable[Any] | str | None, enum: Any, default: Sequence[A
 
 
 class _PollingTrigger(BaseTrigger):
-    """The loop every trigger shares; subclasses implement :meth:`_poll` (one request)."""
+    """The loop every trigger shares; subclasses implement :meth:`_poll` (one request).
+
+    Takes the keyword arguments every trigger shares (``fateflow_conn_id``, ``poll_interval``, ``deadline``,
+    ``deadline_reason``, ``not_found_timeout``, ``hook_params``); subclasses pass them on as ``**kwargs``.
+    """
 
     kind = "wait"
 
@@ -191,25 +195,10 @@ class JobStatusTrigger(_PollingTrigger):
 
     kind = "job"
 
-    def __init__(
-        self,
-        *,
-        job_id: str,
-        role: str | None = None,
-        party_id: int | None = None,
-        fateflow_conn_id: str = DEFAULT_CONN_ID,
-        poll_interval: float = 10.0,
-        deadline: float | None = None,
-        deadline_reason: str | None = None,
-        stop_on_timeout: bool = True,
-        target_statuses: Sequence[str] | None = None,
-        not_found_timeout: float | None = 60.0,
-        cancel_on_kill: bool = True,
-        hook_params: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(fateflow_conn_id=fateflow_conn_id, poll_interval=poll_interval, deadline=deadline,
-                         deadline_reason=deadline_reason, not_found_timeout=not_found_timeout,
-                         hook_params=hook_params)
+    def __init__(self, *, job_id: str, role: str | None = None, party_id: int | None = None,
+                 stop_on_timeout: bool = True, target_statuses: Sequence[str] | None = None,
+                 cancel_on_kill: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.job_id = str(job_id)
         self.role = role
         self.party_id = None if party_id is None else int(party_id)
@@ -295,28 +284,15 @@ class TaskStatusTrigger(_PollingTrigger):
     :param role: role of the task to watch (None: every party's task of the component must get there).
     :param party_id: party of the task to watch.
     :param target_statuses: task statuses that end the wait successfully (default success and pass).
+    :param kwargs: ``fateflow_conn_id``, ``poll_interval``, ``deadline``, ``deadline_reason``,
+        ``not_found_timeout``, ``hook_params``, as for :class:`JobStatusTrigger`.
     """
 
     kind = "task"
 
-    def __init__(
-        self,
-        *,
-        job_id: str,
-        component_name: str,
-        role: str | None = None,
-        party_id: int | None = None,
-        target_statuses: Sequence[str] | None = None,
-        fateflow_conn_id: str = DEFAULT_CONN_ID,
-        poll_interval: float = 10.0,
-        deadline: float | None = None,
-        deadline_reason: str | None = None,
-        not_found_timeout: float | None = 60.0,
-        hook_params: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(fateflow_conn_id=fateflow_conn_id, poll_interval=poll_interval, deadline=deadline,
-                         deadline_reason=deadline_reason, not_found_timeout=not_found_timeout,
-                         hook_params=hook_params)
+    def __init__(self, *, job_id: str, component_name: str, role: str | None = None, party_id: int | None = None,
+                 target_statuses: Sequence[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.job_id = str(job_id)
         self.component_name = component_name
         self.role = role
@@ -370,24 +346,14 @@ class TableExistsTrigger(_PollingTrigger):
     :param namespace: table namespace.
     :param table_name: table name.
     :param min_rows: minimum row count (default None: existence is enough).
+    :param kwargs: ``fateflow_conn_id``, ``poll_interval``, ``deadline``, ``deadline_reason``, ``hook_params``,
+        as for :class:`JobStatusTrigger` (a missing table is what this trigger waits for: no ``not_found_timeout``).
     """
 
     kind = "table"
 
-    def __init__(
-        self,
-        *,
-        namespace: str,
-        table_name: str,
-        min_rows: int | None = None,
-        fateflow_conn_id: str = DEFAULT_CONN_ID,
-        poll_interval: float = 10.0,
-        deadline: float | None = None,
-        deadline_reason: str | None = None,
-        hook_params: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(fateflow_conn_id=fateflow_conn_id, poll_interval=poll_interval, deadline=deadline,
-                         deadline_reason=deadline_reason, not_found_timeout=None, hook_params=hook_params)
+    def __init__(self, *, namespace: str, table_name: str, min_rows: int | None = None, **kwargs: Any) -> None:
+        super().__init__(not_found_timeout=None, **kwargs)
         self.namespace = namespace
         self.table_name = table_name
         self.min_rows = None if min_rows is None else int(min_rows)
