@@ -6,21 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_fateflow.client._base import (
-    Group,
-    body,
-    data_dict,
-    data_list,
-    require,
-)
+from airflow_provider_fateflow.client._base import Group, body, data_dict, data_list, require
 from airflow_provider_fateflow.client.calls import ApiCall, FilePart, nf
 from airflow_provider_fateflow.client.errors import FateFlowInputError
-from airflow_provider_fateflow.client.inputs import (
-    load_json_arg,
-    party_id_int,
-    resolve_local_file,
-    validate_job_conf,
-)
+from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int, resolve_local_file, validate_job_conf
 from airflow_provider_fateflow.client.results import (
     DeployResult,
     LocalJobResult,

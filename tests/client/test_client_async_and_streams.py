@@ -155,7 +155,7 @@ def test_file_answers_wait_for_download_timeout_not_read_timeout(responder, make
 
 
 def test_unpacked_size_cap_is_configurable(responder, make_client, tmp_path):
-    from airflow_provider_fateflow.client import FateFlowArchiveError
+    from airflow_provider_fateflow.client import FateFlowArchiveError, FateFlowInputError
 
     archive = _tar_bytes({"table.csv": b"x" * 5000})
     responder.queue((200, {"Content-Type": "application/x-tar", "Content-Disposition": "attachment; filename=t.tar.gz"},
@@ -170,3 +170,7 @@ def test_unpacked_size_cap_is_configurable(responder, make_client, tmp_path):
         make_client().table.download("ns", "t", tmp_path / "b", max_bytes=4096)
     out = make_client(max_extract_bytes=4096).table.download("ns", "t", tmp_path / "c", max_bytes=8192)
     assert (out / "table.csv").stat().st_size == 5000
+    sent = len(responder.seen)
+    with pytest.raises(FateFlowInputError, match="max_bytes must be a positive number of bytes, not 0"):
+        make_client().table.download("ns", "t", tmp_path / "d", max_bytes=0)
+    assert len(responder.seen) == sent, "refused before any request"
