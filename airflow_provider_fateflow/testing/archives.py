@@ -46,8 +46,8 @@ def _add_table_csv(tar: tarfile.TarFile, name: str, table: dict[str, Any], limit
     """Write a table's rows to a temp file, then add it (streamed; no whole table in memory).
 
     Rows are copied in 1 MiB blocks of whole lines; a block with a blank line or a carriage return, a row
-    limit or another delimiter goes line by line (blank lines dropped, ``\r\n`` read as ``\n``, the
-    delimiter turned into commas).
+    limit or another delimiter goes line by line (blank lines dropped, CRLF read as LF, the delimiter
+    turned into commas).
     """
     delim = (table.get("delimiter") or ",").encode()
     fd, path = tempfile.mkstemp(dir=tmpdir, suffix=".csv")
