@@ -221,3 +221,19 @@ def test_uploads_are_sent_in_large_blocks():
     t = Transport(ClientConfig("flow"))
     for url in ("http://flow:9380/v1/", "https://flow:9380/v1/"):
         assert t.session.get_adapter(url).poolmanager.connection_pool_kw["blocksize"] == 1 << 20
+
+
+@pytest.mark.parametrize("body", [
+    b'{"retcode": 0, "data": [{"f_job_id": "1", "f_progress": 100}]}',
+    b'{"retcode": 0, "data": {"auc": NaN, "ks": Infinity}}',  # FATE's json.dumps writes NaN metrics like this
+    b'{"retcode": 0, "data": 123456789012345678901234567890}',
+    b'{"retcode": 0, "data": 1e400}',
+    b'{"retcode": 0, "retmsg": "\\ud800"}',
+    b'{"retcode": 0, "retcode": 100}',
+])
+def test_json_answers_decode_as_the_json_module_does(body):
+    import json
+
+    from airflow_provider_fateflow.client.calls import decode_json
+
+    assert repr(decode_json(body)) == repr(json.loads(body))
