@@ -9,7 +9,13 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from airflow_provider_fateflow.client import ClientConfig, FateFlowApiError, FateFlowNotFoundError, RetryPolicy
+from airflow_provider_fateflow.client import (
+    ClientConfig,
+    FateFlowApiError,
+    FateFlowConnectionError,
+    FateFlowNotFoundError,
+    RetryPolicy,
+)
 from airflow_provider_fateflow.client.aio import AsyncFateFlowClient, AsyncTransport
 
 JOB = {"f_job_id": "1", "f_role": "guest", "f_party_id": "9999", "f_status": "success"}
@@ -128,12 +134,15 @@ def _slow_archive(delay: float, body: bytes):
         import time
 
         time.sleep(delay)
-        h.send_response(200)
-        h.send_header("Content-Type", "application/x-tar")
-        h.send_header("Content-Disposition", "attachment; filename=t.tar.gz")
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
+        try:
+            h.send_response(200)
+            h.send_header("Content-Type", "application/x-tar")
+            h.send_header("Content-Disposition", "attachment; filename=t.tar.gz")
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up first (the timeout case)
+            h.close_connection = True
 
     return reply
 
@@ -174,3 +183,44 @@ def test_unpacked_size_cap_is_configurable(responder, make_client, tmp_path):
     with pytest.raises(FateFlowInputError, match="max_bytes must be a positive number of bytes, not 0"):
         make_client().table.download("ns", "t", tmp_path / "d", max_bytes=0)
     assert len(responder.seen) == sent, "refused before any request"
+
+
+def _cut_archive(body: bytes):
+    """A reply that announces the whole archive, sends a tenth of it and closes the connection."""
+
+    def reply(h) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/x-tar")
+        h.send_header("Content-Disposition", "attachment; filename=t.tar.gz")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body[: len(body) // 10])
+        h.wfile.flush()
+        h.close_connection = True
+
+    return reply
+
+
+@pytest.mark.parametrize("urllib3_read1", [True, False], ids=["read1", "iter_content"])
+def test_a_download_cut_off_is_retried_and_leaves_nothing(responder, make_client, tmp_path, monkeypatch,
+                                                           urllib3_read1):
+    import os
+
+    from urllib3 import response as uresponse
+
+    if not urllib3_read1:  # urllib3 < 2.3 has no read1: the transport falls back to iter_content
+        monkeypatch.delattr(uresponse.HTTPResponse, "read1")
+        monkeypatch.delattr(uresponse.BaseHTTPResponse, "read1")
+    archive = _tar_bytes({"table.csv": os.urandom(200_000)})
+    responder.queue(_cut_archive(archive))
+    responder.queue((200, {"Content-Type": "application/x-tar", "Content-Disposition": "attachment; filename=t.tar.gz"},
+                     archive))
+    client = make_client()
+    out = client.table.download("ns", "t", tmp_path)
+    assert (out / "table.csv").stat().st_size == 200_000
+    assert len(responder.seen) == 2 and client.sleeps == [0.0], "one immediate retry of the cut-off answer"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name], "no partial file left behind"
+    responder.queue(_cut_archive(archive), _cut_archive(archive), _cut_archive(archive))
+    with pytest.raises(FateFlowConnectionError, match="answer cut off"):
+        client.table.download("ns", "t", tmp_path / "again")
+    assert not (tmp_path / "again").exists() or not any((tmp_path / "again").iterdir())
