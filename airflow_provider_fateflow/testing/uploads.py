@@ -2,9 +2,9 @@
 
 Starlette's form parser (python-multipart) walks file data in a Python loop, spools each file part and
 writes every chunk through a worker thread; the upload route then copied the spooled file again to count
-its lines: about 150 MB/s end to end for a large upload here. This parser finds delimiters with
+its lines: 100-150 MB/s end to end for a large upload here. This parser finds delimiters with
 ``bytes.find`` and writes each file part once, into the sandbox's own upload directory, counting lines on
-the way; ``data/upload`` then renames the file into place.
+the way; ``data/upload`` then renames the file into place: 250-300 MB/s (bench/bench_files.py).
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ async def parse_multipart(
     """Parse a ``multipart/form-data`` body into (fields, files); a repeated name keeps the last field and the
     first file, as the sandbox always did. On any error every file part written so far is deleted.
 
-    Delimiters are found with ``bytes.find`` (python-multipart's byte loop moved about 250 MB/s here).
+    Delimiters are found with ``bytes.find`` in what has arrived; file data is written as it comes.
 
     :raises MultipartError: no boundary, a part without a name, a field over ``max_field_bytes``, header
         blocks over 16 KiB, or a body that ends before its closing delimiter.
