@@ -102,7 +102,8 @@ def download_and_extract(
     from airflow_provider_fateflow.client.archive import safe_extract
 
     if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0):
-        raise FateFlowInputError(f"max_bytes must be a positive number of bytes, not {max_bytes!r}", operation=operation)
+        raise FateFlowInputError(f"max_bytes must be a positive number of bytes, not {max_bytes!r}",
+                                 operation=operation)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise FateFlowInputError(f"output directory {str(target)!r} exists and is not empty", operation=operation)
     target.parent.mkdir(parents=True, exist_ok=True)

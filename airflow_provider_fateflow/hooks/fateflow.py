@@ -99,7 +99,8 @@ def config_from_connection(conn: Connection, **overrides: Any) -> ClientConfig:
         may say ``http`` or ``https``; ``port`` defaults to 9380; ``login``/``password`` are the app key and
         secret key used to sign requests when FATE Flow's client authentication is on.
     :param overrides: hook parameters that win over the connection: ``connect_timeout``, ``read_timeout``,
-        ``download_timeout`` (seconds), ``max_extract_bytes``, ``retry_limit`` (total tries), ``retry_delay``, ``retry_max_delay`` (seconds).
+        ``download_timeout`` (seconds), ``max_extract_bytes``, ``retry_limit`` (total tries), ``retry_delay``,
+        ``retry_max_delay`` (seconds).
     """
     conn_id = conn.conn_id or "<unnamed>"
     extras = conn.extra_dejson or {}
