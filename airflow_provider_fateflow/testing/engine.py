@@ -492,18 +492,19 @@ class Engine:
         out = {"bestIteration": -1, "encryptedWeight": {}, "header": features,
                "intercept": model["intercept"] if label else 0.0, "isConverged": False, "iters": max_iter,
                "lossHistory": [], "needOneVsRest": False, "weight": model["weight"]}
-        if label is None:
-            return out
-        scores = evaluation.score_rows(header, rows, model)
-        li = header.index(label)
         kind = "predict" if plan.get("kind") == "predict" else "train"
+        if label is None and not (kind == "predict" and role == "guest"):
+            return out  # a host holds no labels and writes no predictions
+        # a batch prediction of unlabelled rows: the label column says None (federatedml keeps instance.label)
+        scores = evaluation.score_rows(header, rows, model)
+        li = header.index(label) if label else None
         path = self.files / "tables" / f"{uuid.uuid4().hex}.csv"
         with open(path, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(["id", "label", "predict_result", "predict_score", "predict_detail", "type"])
             for r, s in zip(rows, scores):
                 res = 1 if s >= 0.5 else 0
-                w.writerow([r[0], r[li], res, repr(s), str({"0": 1 - s, "1": s}), kind])
+                w.writerow([r[0], "None" if li is None else r[li], res, repr(s), str({"0": 1 - s, "1": s}), kind])
         table = {"namespace": f"output_data_{plan['job_id']}_{cpn}_0", "name": uuid.uuid1().hex, "path": str(path),
                  "count": len(rows), "partition": src.get("partition", 4), "head": 1, "delimiter": ",",
                  "columns": ["id", "label", "predict_result", "predict_score", "predict_detail", "type"],

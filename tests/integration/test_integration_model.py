@@ -1,6 +1,7 @@
 """``hook.model``: deploy, predict, serve, store/restore and export/import of one trained model."""
 from __future__ import annotations
 
+import csv
 import json
 import zipfile
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 from _integration_helpers import (
     DEPLOY_COMPONENTS,
+    EXAMPLES,
     GUEST,
     MODEL_ID,
     UNKNOWN_JOB,
@@ -16,6 +18,7 @@ from _integration_helpers import (
     assert_fate_error,
     example,
     local_board,
+    upload_conf,
     wait_job,
 )
 
@@ -74,6 +77,28 @@ def test_predict_job_with_the_deployed_version(hook: FateFlowHook, trained: Trai
     assert wait_job(hook, result.job_id) is JobStatus.SUCCESS
     row = hook.job.query(job_id=result.job_id, role="guest", party_id=GUEST)[0]
     assert row.dsl == hook.model.get_predict_dsl(MODEL_ID, trained.deployed_version)
+
+
+def test_batch_predict_of_unlabelled_rows(hook: FateFlowHook, trained: Trained, tmp_path: Path):
+    """What batch prediction is for: rows without a label get a score; the label column says None."""
+    with open(EXAMPLES / "guest.csv", newline="") as fh:
+        table = list(csv.reader(fh))
+    keep = [i for i, column in enumerate(table[0]) if column != "y"]
+    unlabelled = tmp_path / "guest_unlabelled.csv"
+    with open(unlabelled, "w", newline="") as fh:
+        csv.writer(fh).writerows([[row[i] for i in keep] for row in table])
+    upload = hook.data.upload({**upload_conf("guest_unlabelled"), "file": str(unlabelled)}, drop=True)
+    assert wait_job(hook, upload.job_id, "local", 0) is JobStatus.SUCCESS
+    conf = example("hetero_lr_predict_conf.json")
+    conf["job_parameters"]["common"]["model_version"] = trained.deployed_version
+    conf["component_parameters"]["role"]["guest"]["0"]["reader_0"]["table"]["name"] = "guest_unlabelled"
+    result = hook.job.submit(conf)
+    assert wait_job(hook, result.job_id) is JobStatus.SUCCESS
+    out = hook.component.output_data(result.job_id, component_name="hetero_lr_0", output_path=tmp_path / "out")
+    with open(out / "data.csv", newline="") as fh:
+        predicted = list(csv.DictReader(fh))
+    assert len(predicted) == len(table) - 1 and {r["label"] for r in predicted} == {"None"}
+    assert all(0.0 <= float(r["predict_score"]) <= 1.0 and r["type"] == "predict" for r in predicted)
 
 
 def test_predict_job_failure_parent_version(hook: FateFlowHook, trained: Trained):
