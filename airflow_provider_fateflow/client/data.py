@@ -11,7 +11,7 @@ from airflow_provider_fateflow.client._base import Group, Runner, body, data_dic
 from airflow_provider_fateflow.client.calls import ApiCall, FilePart, json_query
 from airflow_provider_fateflow.client.errors import FateFlowAmbiguousSubmitError, FateFlowError, FateFlowInputError
 from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int, resolve_local_file
-from airflow_provider_fateflow.client.results import LocalJobResult, UploadResult, board_url, local_job_board_url
+from airflow_provider_fateflow.client.results import LocalJobResult, UploadResult, local_job_board_url
 
 if TYPE_CHECKING:
     from airflow_provider_fateflow.client.config import ClientConfig
@@ -123,7 +123,7 @@ class DataGroup(Group):
                 except (KeyError, TypeError):
                     continue
                 if params.get("namespace") == namespace and params.get("name", params.get("table_name")) == table_name:
-                    url = board_url(self._config.board_url, job.job_id, "local", party) if self._config.board_url else None
+                    url = local_job_board_url(self._config.board_url, {}, job.job_id, party)
                     return UploadResult(job.job_id, namespace, table_name, url, job.raw, party, recovered=True)
             return None
 
