@@ -4,8 +4,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable
@@ -15,7 +13,7 @@ from urllib.parse import parse_qsl, urlparse
 
 from . import archives
 from .engine import Engine, dsl_order, read_table_rows
-from .http import ArgumentError, Ctx, Reply, error_response, result
+from .http import Ctx, Reply, error_response, result
 from .models import DslGenerationError, deploy, export_zip, generate_predict_dsl, public, read_zip, zip_name
 from .records import (FLOW_ROOT, KNOWN_MODULES, LIST_STATUS_FILTER, NOT_DEPLOYED_BIND, NOT_DEPLOYED_LOAD, JobIdGenerator,
                       fill_job_parameters, fmt_date, gen_model_id, grpc_unavailable, human, new_job_row, new_task_row,
@@ -31,10 +29,6 @@ class SubmitError(Exception):
 
 def _none_mapping(where: str) -> TypeError:
     return TypeError(f"{where}() argument after ** must be a mapping, not NoneType")
-
-
-def _int(v: Any) -> int:
-    return int(v)
 
 
 class FateFlowApp:
@@ -1010,6 +1004,3 @@ class FateFlowApp:
 def _schema(table: dict[str, Any]) -> dict[str, Any]:
     cols = table.get("columns") or []
     return {"header": ",".join(cols[1:]), "meta": {}, "sid": table.get("sid") or (cols[0] if cols else "id")}
-
-
-_ = (shutil, tempfile, ArgumentError, _int)
