@@ -339,6 +339,7 @@ def run(upload_mib: int, download_mib: int, repeat: int, tmp_root: str | None,
             os.unlink(plain_csv)
             raw_dl: list[float] = []
             sink_dl: list[dict[str, Any]] = []
+            plain_mem: list[float] = []
 
             def plain_download() -> None:
                 dest = work / "plain.bin"
@@ -364,7 +365,6 @@ def run(upload_mib: int, download_mib: int, repeat: int, tmp_root: str | None,
                                 "transfer": m["saved"] - m["first_byte"]})
                 shutil.rmtree(out, ignore_errors=True)
 
-            plain_mem: list[float] = []
             for i in range(repeat):
                 # alternate the order, and let the file system settle before each run: on this VM about half of
                 # all 1 GiB writes stall for ~1.6 s, whichever client writes (fresh guest memory for the page cache)

@@ -61,8 +61,9 @@ class ClientConfig:
     :param read_timeout: time to wait for the server between bytes, in seconds (default 60.0).
         ``job.stop`` of a running job can take ~40 s on a small deployment.
     :param download_timeout: the read timeout of calls that answer with a file (table and output-data
-        downloads, model export, job logs), in seconds (default 600.0). FATE builds the archive before it
-        sends the first byte: a table of a few GiB keeps the connection silent for minutes.
+        downloads, model export, job logs), in seconds (default 600.0; never shorter than ``read_timeout``).
+        FATE builds the archive before it sends the first byte: a table of a few GiB keeps the connection
+        silent for minutes.
     :param max_extract_bytes: cap on the unpacked size of a downloaded archive, in bytes (default 2 GiB);
         a larger archive is refused as a possible decompression bomb and nothing is left behind.
     :param verify: TLS verification: True (default), False, or a CA bundle path.
