@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,8 @@ import requests
 
 from airflow_provider_fateflow.testing import FateFlowSandbox
 
-SHARED = Path("/work/shared/fateflow-v1")
+#: ../shared beside the repository, or FATEFLOW_SHARED_DIR (as tests/conftest.py finds it).
+SHARED = Path(os.environ.get("FATEFLOW_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared") / "fateflow-v1"
 RECORDINGS = SHARED / "recordings"
 EXAMPLES = SHARED / "examples"
 
