@@ -4,6 +4,7 @@ The connection ``fateflow_default`` comes from ``AIRFLOW_CONN_FATEFLOW_DEFAULT``
 """
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from airflow_provider_fateflow.operators.model import (
 )
 from airflow_provider_fateflow.sensors.fateflow import JobStatusSensor, TableExistsSensor, TaskStatusSensor
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "fateflow-v1" / "examples"
+#: ../shared beside the repository, or FATEFLOW_SHARED_DIR (as tests/conftest.py finds it).
+_SHARED = Path(os.environ.get("FATEFLOW_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared")
+EXAMPLES = _SHARED / "fateflow-v1" / "examples"
 START = pendulum.datetime(2024, 1, 1, tz="UTC")
 FAST = {"poll_interval": 0.2}
 SENSE = {"poke_interval": 1, "timeout": 120}

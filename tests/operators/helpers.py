@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "fateflow-v1" / "examples"
+#: ../shared beside the repository, or FATEFLOW_SHARED_DIR (as tests/conftest.py finds it).
+_SHARED = Path(os.environ.get("FATEFLOW_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared")
+EXAMPLES = _SHARED / "fateflow-v1" / "examples"
 BOARD = "http://board:8080"
 
 

@@ -12,7 +12,8 @@ import requests
 from airflow_provider_fateflow.testing import FateFlowSandbox
 
 #: ../shared beside the repository, or FATEFLOW_SHARED_DIR (as tests/conftest.py finds it).
-SHARED = Path(os.environ.get("FATEFLOW_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared") / "fateflow-v1"
+_SHARED = Path(os.environ.get("FATEFLOW_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared")
+SHARED = _SHARED / "fateflow-v1"
 RECORDINGS = SHARED / "recordings"
 EXAMPLES = SHARED / "examples"
 

@@ -11,7 +11,7 @@ import requests
 from airflow_provider_fateflow.testing import FateFlowSandbox
 from airflow_provider_fateflow.testing.auth import signature
 
-from _sandbox_helpers import EXAMPLES, example, post, submit, upload_file, wait_status, wait_task
+from _sandbox_helpers import EXAMPLES, RECORDINGS, example, post, submit, upload_file, wait_status, wait_task
 
 TOY_CONF, TOY_DSL = "toy_example_conf.json", "toy_example_dsl.json"
 
@@ -182,7 +182,7 @@ def test_auth_on_off() -> None:
 
 
 def test_signatures_of_recordings() -> None:
-    for path in sorted((Path("/work/shared/fateflow-v1/recordings")).glob("*.json")):
+    for path in sorted(RECORDINGS.glob("*.json")):
         q = json.loads(path.read_text())["request"]
         h = q.get("headers", {})
         if "SIGNATURE" not in h:
