@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install test test-deploy demo bench clean constraints
 
-$(STAMP): setup.py constraints/airflow-$(AIRFLOW_VERSION).txt
+$(STAMP): setup.py airflow_provider_fateflow/__init__.py constraints/airflow-$(AIRFLOW_VERSION).txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q uv
 	rm -f $(VENV)/.installed-*

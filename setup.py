@@ -31,7 +31,7 @@ setup(
         # Airflow 3.1 builds the connection form (and `airflow providers behaviours`) from the hook's
         # wtforms fields; 3.2+ reads the declarative provider info instead. Small and pure Python.
         "wtforms>=3.0",
-        # JSON answers decoded about twice as fast as the json module (client/calls.py decode_json);
+        # JSON answers decoded about twice as fast as the json module (client/responses.py decode_json);
         # Airflow 3's task SDK already depends on it.
         "msgspec>=0.18",
     ],

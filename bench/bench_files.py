@@ -107,13 +107,13 @@ class _Phases:
     """Wraps the client's streaming points to time the phases of one operation (timing only)."""
 
     def __init__(self) -> None:
-        from airflow_provider_fateflow.client import archive, calls, transport
+        from airflow_provider_fateflow.client import archive, multipart, transport
 
         self.marks: dict[str, float] = {}
         self.keep_archive: Path | None = None
         self.skip_extract = False
         self._mods = (calls, transport, archive)
-        self._orig = (calls.MultipartStream.read, transport.Transport._save_download, archive.safe_extract)
+        self._orig = (multipart.MultipartStream.read, transport.Transport._save_download, archive.safe_extract)
         read, save, extract = self._orig
         marks = self.marks
         phases = self
@@ -143,7 +143,7 @@ class _Phases:
             finally:
                 marks["extracted"] = time.perf_counter()
 
-        calls.MultipartStream.read = timed_read  # type: ignore[method-assign]
+        multipart.MultipartStream.read = timed_read  # type: ignore[method-assign]
         transport.Transport._save_download = timed_save  # type: ignore[method-assign]
         archive.safe_extract = timed_extract
 
@@ -152,7 +152,7 @@ class _Phases:
 
     def close(self) -> None:
         calls, transport, archive = self._mods
-        calls.MultipartStream.read, transport.Transport._save_download, archive.safe_extract = self._orig
+        multipart.MultipartStream.read, transport.Transport._save_download, archive.safe_extract = self._orig
 
 
 def _mb_s(size: int, seconds: float) -> float:

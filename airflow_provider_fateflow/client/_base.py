@@ -46,6 +46,18 @@ def require(value: Any, name: str, operation: str) -> Any:
     return value
 
 
+def given_once(operation: str, **candidates: Any) -> Any:
+    """The one argument given among ``candidates`` (the hook's name and the older SDK's name of one argument).
+
+    :raises FateFlowInputError: none or more than one of them given.
+    """
+    given = {name: value for name, value in candidates.items() if value is not None}
+    if len(given) != 1:
+        names = " or ".join(candidates)
+        raise FateFlowInputError(f"give {names} (exactly one)", operation=operation)
+    return next(iter(given.values()))
+
+
 def retmsg(envelope: Mapping[str, Any]) -> str:
     """Parser: the envelope's ``retmsg`` as a string."""
     return str(envelope.get("retmsg") or "")
@@ -155,4 +167,4 @@ class Group:
         sleep(seconds)
 
 
-__all__ = ["Group", "body", "require", "retmsg", "data_dict", "data_list", "data_and_meta", "is_ambiguous", "download_and_extract", "FateFlowError"]
+__all__ = ["Group", "body", "require", "given_once", "retmsg", "data_dict", "data_list", "data_and_meta", "is_ambiguous", "download_and_extract", "FateFlowError"]

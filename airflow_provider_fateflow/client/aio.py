@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from airflow_provider_fateflow.client.calls import MAX_JSON_BYTES, ApiCall, MultipartStream, parse_response, prepare
+from airflow_provider_fateflow.client.calls import ApiCall, prepare
 from airflow_provider_fateflow.client.config import ClientConfig
 from airflow_provider_fateflow.client.errors import (
     FateFlowConnectionError,
@@ -28,7 +28,9 @@ from airflow_provider_fateflow.client.job import query_call, stop_call
 from airflow_provider_fateflow.client.results import JobRecord, TableInfo, TaskRecord
 from airflow_provider_fateflow.client.table import table_info_call
 from airflow_provider_fateflow.client.task import task_query_call
-from airflow_provider_fateflow.client.transport import build_retrying, should_retry
+from airflow_provider_fateflow.client.multipart import MultipartStream
+from airflow_provider_fateflow.client.responses import MAX_JSON_BYTES, parse_response
+from airflow_provider_fateflow.client.retry import build_retrying, should_retry
 
 __all__ = ["AsyncTransport", "AsyncFateFlowClient"]
 
@@ -63,9 +65,12 @@ def _environment_proxy(config: ClientConfig) -> str | None:
     """The proxy for the server's URL: the config's, else the environment's (resolved once)."""
     proxies = dict(config.proxies or {})
     if not proxies:
-        from requests.utils import get_environ_proxies
+        # the environment's proxies, minus the hosts no_proxy names (what requests does, from the stdlib)
+        import urllib.request
 
-        proxies = get_environ_proxies(config.base_url)
+        if urllib.request.proxy_bypass_environment(config.host):
+            return None
+        proxies = urllib.request.getproxies_environment()
     return proxies.get(config.scheme) or proxies.get("all")
 
 
@@ -73,9 +78,9 @@ def _map_aiohttp_error(operation: str, exc: BaseException) -> FateFlowError:
     """Translate an aiohttp/asyncio failure into the client's error tree (classified before any retry)."""
     detail = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, aiohttp.ClientSSLError):
-        err = FateFlowConnectionError(f"TLS error ({detail})", operation=operation, request_sent=False)
-        err.transient = False  # certificate problems do not heal by retrying
-        return err
+        # certificate problems do not heal by retrying
+        return FateFlowConnectionError(f"TLS error ({detail})", operation=operation, request_sent=False,
+                                       transient=False)
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return FateFlowTimeoutError(f"connect timeout ({detail})", operation=operation, request_sent=False)
     if isinstance(exc, asyncio.TimeoutError):  # aiohttp's socket read timeout is one

@@ -1,54 +1,34 @@
-"""The I/O-free core shared by the sync and async transports.
+"""Requests: the I/O-free description of one FATE Flow call, shared by the sync and async transports.
 
 An :class:`ApiCall` describes one request (operation name, method, path below ``/v1/``, body, retry
 safety, whether a file answer is expected, how to parse the envelope). :func:`prepare` turns it into
-the exact bytes and headers to send (signed when the config has keys), and :func:`parse_response`
-turns a status, headers and body into the typed result or a typed error. Sockets live elsewhere.
+the exact bytes and headers to send (signed when the config has keys). The answer side is
+:mod:`~airflow_provider_fateflow.client.responses`, multipart bodies :mod:`~airflow_provider_fateflow.client.multipart`,
+the retry rules :mod:`~airflow_provider_fateflow.client.retry`; sockets live in the transports.
 """
 from __future__ import annotations
 
 import json
-import logging
-import os
-import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from airflow_provider_fateflow.client.auth import sign
 from airflow_provider_fateflow.client.config import ClientConfig
-from airflow_provider_fateflow.client.errors import (
-    FateFlowApiError,
-    FateFlowAuthError,
-    FateFlowError,
-    FateFlowNotFoundError,
-    FateFlowResponseError,
-    summarize_retmsg,
-)
+from airflow_provider_fateflow.client.multipart import FilePart, MultipartStream
 
 __all__ = [
     "ApiCall",
-    "FilePart",
     "NotFoundRule",
+    "nf",
     "WireRequest",
     "DownloadedFile",
-    "MultipartStream",
-    "MAX_JSON_BYTES",
     "prepare",
-    "parse_response",
-    "is_file_response",
     "envelope_data",
     "json_query",
-    "auth_reason",
 ]
 
-log = logging.getLogger("airflow_provider_fateflow.client")
-
-#: Largest JSON answer accepted, in bytes (16 MiB); bigger answers raise FateFlowResponseError.
-MAX_JSON_BYTES = 16 * 1024 * 1024
-_EXCERPT = 200
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
 
@@ -82,22 +62,6 @@ def nf(*retcodes: int, fragments: tuple[str, ...] | str = ()) -> NotFoundRule:
     if isinstance(fragments, str):
         fragments = (fragments,)
     return NotFoundRule(frozenset(retcodes), tuple(f.lower() for f in fragments))
-
-
-@dataclass(frozen=True, slots=True)
-class FilePart:
-    """One file part of a multipart body, streamed from disk.
-
-    :param field: form field name (``"file"`` for FATE).
-    :param path: local path of the file.
-    :param filename: file name announced to the server (default: basename of ``path``).
-    :param content_type: part Content-Type; ``None`` sends none (as the SDK does for model import).
-    """
-
-    field: str
-    path: str
-    filename: str | None = None
-    content_type: str | None = "application/octet-stream"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,118 +137,6 @@ def json_query(conf: Mapping[str, Any]) -> str:
     return quote(json.dumps(conf), safe=":/,")
 
 
-class MultipartStream:
-    """A ``multipart/form-data`` body read lazily: text fields, then the file streamed from disk.
-
-    ``len()`` gives the exact size (so a Content-Length is sent, no chunked encoding); ``read(n)``
-    serves at most ``n`` bytes and logs progress every ``progress_interval`` seconds.
-
-    :param fields: text fields (name, value).
-    :param file: the file part.
-    :param operation: for progress log lines.
-    :param boundary: multipart boundary (default: random).
-    :param progress_interval: seconds between progress log lines (default 5.0).
-    """
-
-    chunk_size = 1024 * 1024
-
-    def __init__(
-        self,
-        fields: Mapping[str, str] | None,
-        file: FilePart,
-        *,
-        operation: str = "",
-        boundary: str | None = None,
-        progress_interval: float = 5.0,
-    ) -> None:
-        self.boundary = boundary or uuid.uuid4().hex
-        self.operation = operation
-        self._file = file
-        self._progress_interval = progress_interval
-        b = self.boundary.encode()
-        head = bytearray()
-        for name, value in (fields or {}).items():
-            head += b"--" + b + b"\r\n"
-            head += f'Content-Disposition: form-data; name="{_quote_param(name)}"\r\n\r\n'.encode()
-            head += str(value).encode() + b"\r\n"
-        filename = file.filename or os.path.basename(file.path)
-        head += b"--" + b + b"\r\n"
-        head += (
-            f'Content-Disposition: form-data; name="{_quote_param(file.field)}"; '
-            f'filename="{_quote_param(filename)}"\r\n'
-        ).encode()
-        if file.content_type:
-            head += f"Content-Type: {file.content_type}\r\n".encode()
-        head += b"\r\n"
-        self._head = bytes(head)
-        self._tail = b"\r\n--" + b + b"--\r\n"
-        self.file_size = os.path.getsize(file.path)
-        self._len = len(self._head) + self.file_size + len(self._tail)
-        self._segments: list[Any] = [self._head, None, self._tail]  # None = the file
-        self._fh: Any = None
-        self._sent = 0
-        self._last_log = time.monotonic()
-
-    @property
-    def content_type(self) -> str:
-        return f"multipart/form-data; boundary={self.boundary}"
-
-    def __len__(self) -> int:
-        return self._len
-
-    def read(self, size: int = -1) -> bytes:
-        """Return up to ``size`` bytes (all remaining if negative); ``b""`` at the end."""
-        if size is None or size < 0:
-            size = self._len
-        out = bytearray()
-        while len(out) < size and self._segments:
-            seg = self._segments[0]
-            if seg is None:
-                if self._fh is None:
-                    self._fh = open(self._file.path, "rb")  # noqa: SIM115 - closed at EOF/close()
-                data = self._fh.read(min(size - len(out), self.chunk_size))
-                if not data:
-                    self._fh.close()
-                    self._segments.pop(0)
-                    continue
-                out += data
-            else:
-                take = seg[: size - len(out)]
-                out += take
-                rest = seg[len(take):]
-                if rest:
-                    self._segments[0] = rest
-                else:
-                    self._segments.pop(0)
-        self._sent += len(out)
-        self._maybe_log()
-        return bytes(out)
-
-    def __iter__(self) -> Iterator[bytes]:
-        while True:
-            chunk = self.read(self.chunk_size)
-            if not chunk:
-                return
-            yield chunk
-
-    def close(self) -> None:
-        if self._fh is not None and not self._fh.closed:
-            self._fh.close()
-
-    def _maybe_log(self) -> None:
-        now = time.monotonic()
-        if now - self._last_log >= self._progress_interval and self._len:
-            self._last_log = now
-            log.info(
-                "%s: sent %s of %s bytes (%.0f%%)",
-                self.operation, self._sent, self._len, 100.0 * self._sent / self._len,
-            )
-
-
-def _quote_param(value: str) -> str:
-    return str(value).replace("\\", "\\\\").replace('"', "%22").replace("\r", "").replace("\n", "")
-
-
 def prepare(call: ApiCall, config: ClientConfig) -> WireRequest:
     """Serialise ``call`` once and sign exactly the bytes that will be sent.
 
@@ -320,194 +172,3 @@ def prepare(call: ApiCall, config: ClientConfig) -> WireRequest:
 def _netloc(config: ClientConfig) -> str:
     host = f"[{config.host}]" if ":" in config.host else config.host
     return f"{host}:{config.port}"
-
-
-# --------------------------------------------------------------------------------------------------
-# response classification
-
-
-def is_file_response(status: int, headers: Mapping[str, str]) -> bool:
-    """A file answer: status 200, ``Content-Disposition: attachment``, and not JSON."""
-    if status != 200:
-        return False
-    disposition = headers.get("Content-Disposition") or headers.get("content-disposition") or ""
-    if "attachment" not in disposition.lower():
-        return False
-    ctype = (headers.get("Content-Type") or headers.get("content-type") or "").lower()
-    return "json" not in ctype
-
-
-def excerpt(body: bytes | str | None, limit: int = _EXCERPT) -> str:
-    """A short printable excerpt of a body (whitespace collapsed)."""
-    if not body:
-        return ""
-    text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else str(body)
-    text = " ".join(text[: limit * 4].split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date); ``None`` if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        from email.utils import parsedate_to_datetime
-
-        when = parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-
-
-def decode_json(body: bytes) -> Any:
-    """A JSON answer as Python objects.
-
-    msgspec's decoder (installed with Airflow 3) is about twice as fast as ``json.loads`` on FATE's answers
-    (104 vs 197 us for a 36 KB ``job/list/job`` page, 10 vs 25 us for a ``job/query`` row); what it refuses
-    and Python's ``json`` accepts (``NaN``/``Infinity``, which FATE's ``json.dumps`` writes for NaN metrics,
-    lone surrogates, ``1e400``) is decoded by ``json.loads``, so the result never depends on the decoder.
-
-    :raises ValueError: not JSON.
-    """
-    import msgspec
-
-    try:
-        return msgspec.json.decode(body)
-    except msgspec.MsgspecError:
-        return json.loads(body)
-
-
-def parse_response(call: ApiCall, status: int, headers: Mapping[str, str], body: bytes) -> Any:
-    """Classify a (non-file) answer: the parsed result, or raise a typed error.
-
-    Never decides on the HTTP status alone: the JSON envelope must have ``retcode == 0`` (and
-    ``data.code == 0`` when ``call.check_data_code``); HTTP 210 and every non-2xx status are errors.
-    """
-    op = call.operation
-    retry_after = retry_after_seconds(headers.get("Retry-After") or headers.get("retry-after"))
-    if not body or not body.strip():
-        err = FateFlowResponseError("empty answer where a JSON envelope was expected", operation=op, http_status=status)
-        err.retry_after = retry_after  # type: ignore[attr-defined]
-        raise err
-    try:
-        envelope = decode_json(body)
-    except (ValueError, UnicodeDecodeError):
-        stripped = body.lstrip()[:15].lower()
-        if stripped.startswith((b"<!doctype", b"<html", b"<head", b"<body")) or stripped.startswith(b"<"):
-            what = "an HTML page instead of a JSON envelope (wrong URL, proxy or login page?)"
-        elif body.lstrip()[:1] in (b"{", b"["):
-            what = "truncated or invalid JSON"
-        else:
-            what = "an answer that is not JSON"
-        err = FateFlowResponseError(f"the server sent {what}", operation=op, http_status=status, excerpt=excerpt(body))
-        err.retry_after = retry_after  # type: ignore[attr-defined]
-        raise err from None
-    if not isinstance(envelope, dict):
-        raise FateFlowResponseError(
-            f"expected a JSON object envelope, got {type(envelope).__name__}",
-            operation=op, http_status=status, excerpt=excerpt(body),
-        )
-    retcode = envelope.get("retcode")
-    if status == 210 or not 200 <= status < 300 or retcode != 0:
-        if retcode is None and 200 <= status < 300:
-            raise FateFlowResponseError(
-                "JSON envelope without retcode", operation=op, http_status=status, excerpt=excerpt(body)
-            )
-        if call.empty_on is not None and call.empty_on.matches(retcode, envelope.get("retmsg")):
-            return _run_parser(call, {"retcode": 0, "retmsg": envelope.get("retmsg"), "data": None}, status, body)
-        raise api_error(call, status, envelope, body, retry_after)
-    if call.download_to is not None:
-        raise FateFlowResponseError(
-            "expected a file attachment, got a JSON success envelope", operation=op, http_status=status,
-            excerpt=excerpt(body),
-        )
-    if call.check_data_code:
-        data = envelope.get("data")
-        if not isinstance(data, dict) or "code" not in data:
-            raise FateFlowResponseError(
-                "success envelope without data.code", operation=op, http_status=status, excerpt=excerpt(body)
-            )
-        if data.get("code") != 0:
-            raise FateFlowApiError(
-                operation=op, retcode=data.get("code"), retmsg=data.get("message"), http_status=status,
-                data=data, body_excerpt=excerpt(body), hint="the server accepted the request but its job submit failed",
-            )
-    return _run_parser(call, envelope, status, body)
-
-
-def _run_parser(call: ApiCall, envelope: Any, status: int, body: bytes | None) -> Any:
-    try:
-        return call.parse(envelope)
-    except FateFlowError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        raise FateFlowResponseError(
-            f"unexpected answer shape ({type(exc).__name__}: {exc})",
-            operation=call.operation, http_status=status, excerpt=excerpt(body),
-        ) from None
-
-
-_AUTH_REASONS = (
-    ("requirement headers", "missing_headers", "the server requires signed requests: set app_key and secret_key"),
-    ("more than 60 seconds", "clock_skew", "clock skew: this machine's clock and the server's differ by more than 60 s"),
-    ("invalid timestamp", "invalid_timestamp", "the TIMESTAMP header was not accepted"),
-    ("invalid nonce", "invalid_nonce", "the NONCE header was not accepted"),
-    ("unknown app_key", "unknown_app_key", "unknown app key: check app_key"),
-    ("signature authentication failed", "bad_signature", "wrong signature: check secret_key (and that no proxy rewrites the request)"),
-    ("http_app_key and http_secret_key is none", "server_not_configured", "the server has authentication on but no keys configured"),
-)
-
-
-def auth_reason(retmsg: Any) -> tuple[str, str]:
-    """``(reason, explanation)`` for an authentication failure message."""
-    text = str(retmsg or "").lower()
-    for fragment, reason, explanation in _AUTH_REASONS:
-        if fragment in text:
-            return reason, explanation
-    return "unknown", "authentication failed"
-
-
-def _party_failures(data: Any) -> str | None:
-    if not isinstance(data, dict) or not isinstance(data.get("detail"), dict):
-        return None
-    failures = []
-    for role, parties in data["detail"].items():
-        if not isinstance(parties, dict):
-            continue
-        for party, result in parties.items():
-            if isinstance(result, dict) and result.get("retcode") not in (0, None):
-                failures.append(f"{role} {party}: {summarize_retmsg(result.get('retmsg'), 160)}")
-    return "; ".join(failures[:4]) or None
-
-
-def api_error(
-    call: ApiCall, status: int, envelope: Mapping[str, Any], body: bytes | None, retry_after: float | None = None
-) -> FateFlowApiError:
-    """Build the typed error for an error envelope."""
-    retcode = envelope.get("retcode")
-    retmsg = envelope.get("retmsg")
-    kwargs: dict[str, Any] = dict(
-        operation=call.operation, retcode=retcode, retmsg=None if retmsg is None else str(retmsg),
-        http_status=status, data=envelope.get("data"), body_excerpt=excerpt(body), retry_after=retry_after,
-    )
-    if retcode == 109 or (status in (401, 403, 425) and retcode == status):
-        reason, explanation = auth_reason(retmsg)
-        return FateFlowAuthError(
-            f"{explanation} (server said: {summarize_retmsg(retmsg, 200)})", reason=reason, **kwargs
-        )
-    if status == 404 or (call.not_found is not None and call.not_found.matches(retcode, retmsg)):
-        return FateFlowNotFoundError(**kwargs)
-    text = str(retmsg or "")
-    hint = None
-    if text.startswith("<NotFound '404"):
-        hint = "the server has no such route: is it a FATE Flow 1.x server with the v1 API?"
-    elif text.startswith("<MethodNotAllowed"):
-        hint = "wrong HTTP method for this route"
-    else:
-        hint = _party_failures(kwargs["data"])
-    return FateFlowApiError(hint=hint, **kwargs)

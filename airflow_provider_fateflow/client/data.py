@@ -8,10 +8,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_fateflow.client._base import Group, Runner, body, data_dict, data_list, is_ambiguous
-from airflow_provider_fateflow.client.calls import ApiCall, FilePart, json_query
+from airflow_provider_fateflow.client.calls import ApiCall, json_query
+from airflow_provider_fateflow.client.multipart import FilePart
 from airflow_provider_fateflow.client.errors import FateFlowAmbiguousSubmitError, FateFlowError, FateFlowInputError
 from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int, resolve_local_file
-from airflow_provider_fateflow.client.results import LocalJobResult, UploadResult, local_job_board_url
+from airflow_provider_fateflow.client.board import local_board_url
+from airflow_provider_fateflow.client.results import LocalJobResult, UploadResult
 
 if TYPE_CHECKING:
     from airflow_provider_fateflow.client.config import ClientConfig
@@ -107,27 +109,34 @@ class DataGroup(Group):
             job_id = str(data.get("job_id") or envelope["jobId"])
             return UploadResult(
                 job_id=job_id, namespace=data.get("namespace"), table_name=data.get("table_name"),
-                board_url=local_job_board_url(config_board, data, job_id, party), raw=data, party_id=party,
+                board_url=local_board_url(config_board, job_id=job_id, server_url=data.get("board_url"), party_id=party),
+                raw=data, party_id=party,
             )
 
         return parse
 
+    def find_upload(self, namespace: str, table_name: str, *, party_id: int | str = 0,
+                    since_ms: int) -> UploadResult | None:
+        """The newest upload job of ``namespace``/``table_name`` by this party created after ``since_ms``.
+
+        Uploads carry no marker, so a lost upload answer (or a retried upload task) finds its job by table and
+        time: FATE keeps the target table in the upload job's conf.
+
+        :param party_id: party of the local upload job (default 0).
+        :param since_ms: ms since the epoch before the upload was sent; rows created more than 60 s
+            earlier end the scan.
+        :returns: the job (``recovered=True``), or None.
+        """
+        party = party_id_int(party_id, "party_id")
+        for job in self._jobs.iter_recent(role="local", party_id=party, since_ms=since_ms):
+            if job.upload_table == (str(namespace), str(table_name)):
+                url = local_board_url(self._config.board_url, job_id=job.job_id, party_id=party)
+                return UploadResult(job.job_id, str(namespace), str(table_name), url, job.raw, party, recovered=True)
+        return None
+
     def _find_upload(self, namespace: str, table_name: str, party: int,
                      since_ms: int) -> tuple[UploadResult | None, bool]:
-        jobs = self._jobs
-
-        def lookup() -> UploadResult | None:
-            for job in jobs.iter_recent(role="local", party_id=party, since_ms=since_ms):
-                try:
-                    params = job.runtime_conf["component_parameters"]["role"]["local"]["0"]["upload_0"]  # type: ignore[index]
-                except (KeyError, TypeError):
-                    continue
-                if params.get("namespace") == namespace and params.get("name", params.get("table_name")) == table_name:
-                    url = local_job_board_url(self._config.board_url, {}, job.job_id, party)
-                    return UploadResult(job.job_id, namespace, table_name, url, job.raw, party, recovered=True)
-            return None
-
-        return jobs._recover(lookup)
+        return self._jobs._recover(lambda: self.find_upload(namespace, table_name, party_id=party, since_ms=since_ms))
 
     def download(self, conf: Mapping[str, Any] | str | os.PathLike[str]) -> LocalJobResult:
         """Start a server-side download job (``POST data/download``): the table is written to
@@ -146,7 +155,7 @@ class DataGroup(Group):
         def parse(envelope: Mapping[str, Any]) -> LocalJobResult:
             data = data_dict(envelope)
             job_id = str(data.get("job_id") or envelope["jobId"])
-            return LocalJobResult(job_id, local_job_board_url(config_board, data, job_id, party), data)
+            return LocalJobResult.from_data(data, job_id, config_board, party)
 
         return self._run(ApiCall("data.download", "data/download", json=conf, check_data_code=True, parse=parse))
 

@@ -22,8 +22,11 @@ __all__ = [
     "FateFlowJobFailedError",
     "FateFlowJobCanceledError",
     "FateFlowJobTimeoutError",
+    "FateFlowDeadlineError",
     "FateFlowAmbiguousSubmitError",
     "summarize_retmsg",
+    "error_to_dict",
+    "error_from_dict",
 ]
 
 _MAX_MESSAGE = 500
@@ -84,13 +87,15 @@ class FateFlowConnectionError(FateFlowError):
     :param request_sent: False when the failure happened before any byte of the request left this
         machine (connect refused or connect timeout): such a call is safe to resend even when it
         creates something.
+    :param transient: False for failures that do not heal by trying again (a TLS certificate problem,
+        an invalid URL); default True.
     """
 
-    transient = True
-
-    def __init__(self, message: str, *, operation: str | None = None, request_sent: bool = True) -> None:
+    def __init__(self, message: str, *, operation: str | None = None, request_sent: bool = True,
+                 transient: bool = True) -> None:
         super().__init__(message, operation=operation)
         self.request_sent = request_sent
+        self.transient = transient
 
 
 class FateFlowTimeoutError(FateFlowConnectionError):
@@ -171,6 +176,7 @@ class FateFlowResponseError(FateFlowError):
 
     :param http_status: HTTP status code, if a response arrived.
     :param excerpt: a short, printable excerpt of the body.
+    :param retry_after: seconds from a ``Retry-After`` header, if any.
     """
 
     def __init__(
@@ -180,9 +186,11 @@ class FateFlowResponseError(FateFlowError):
         operation: str | None = None,
         http_status: int | None = None,
         excerpt: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.http_status = http_status
         self.excerpt = excerpt
+        self.retry_after = retry_after
         super().__init__(message, operation=operation)
 
     @property
@@ -240,7 +248,22 @@ class FateFlowJobCanceledError(FateFlowJobError):
 
 
 class FateFlowJobTimeoutError(FateFlowJobError):
-    """The job ended ``timeout`` (or a client-side wait deadline passed)."""
+    """The job ended ``timeout`` (or a client-side wait deadline passed: :class:`FateFlowDeadlineError`)."""
+
+
+class FateFlowDeadlineError(FateFlowJobTimeoutError):
+    """A wait's own deadline passed before the job (or component, or table) got where it was awaited.
+
+    :param deadline_reason: which limit: ``"deadline"`` (the operator's ``timeout``), ``"execution_timeout"``
+        or ``"sensor_timeout"``.
+    :param stopped: whether the FATE job was stopped when the deadline passed.
+    """
+
+    def __init__(self, message: str | None = None, *, deadline_reason: str = "deadline", stopped: bool = False,
+                 **kwargs: Any) -> None:
+        self.deadline_reason = deadline_reason
+        self.stopped = stopped
+        super().__init__(message, **kwargs)
 
 
 class FateFlowAmbiguousSubmitError(FateFlowError):
@@ -266,3 +289,64 @@ class FateFlowAmbiguousSubmitError(FateFlowError):
         self.cause = cause
         self.searched = searched
         super().__init__(message, operation=operation)
+
+
+# -- crossing a process boundary (trigger events) -------------------------------------------------------
+
+#: Attributes an error keeps when it crosses the trigger boundary (besides its message and operation).
+_FIELDS = ("retcode", "retmsg", "http_status", "reason", "request_sent", "transient", "job_id", "status",
+           "deadline_reason", "stopped", "excerpt", "marker", "searched")
+
+
+def _error_classes() -> dict[str, type[FateFlowError]]:
+    found: dict[str, type[FateFlowError]] = {}
+    pending: list[type[FateFlowError]] = [FateFlowError]
+    while pending:
+        cls = pending.pop()
+        found[cls.__name__] = cls
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def error_to_dict(err: BaseException) -> dict[str, Any]:
+    """A JSON-safe description of ``err`` (its class name, message, operation and typed attributes).
+
+    :func:`error_from_dict` rebuilds an error of the same class from it, so a failure that happened in the
+    triggerer is raised in the worker with the type a poke would have raised.
+    """
+    if not isinstance(err, FateFlowError):
+        return {"type": type(err).__name__, "message": str(err), "fateflow": False}
+    out: dict[str, Any] = {"type": type(err).__name__, "message": err.message, "operation": err.operation,
+                           "fateflow": True}
+    for name in _FIELDS:
+        value = getattr(err, name, None)
+        if isinstance(value, (str, int, float, bool)):
+            out[name] = value
+    return out
+
+
+def error_from_dict(data: dict[str, Any]) -> FateFlowError:
+    """The error :func:`error_to_dict` described (a plain :class:`FateFlowError` for unknown classes).
+
+    The rebuilt error carries the same class, message and attributes; its ``str()`` is the same as the
+    original's.
+    """
+    cls = _error_classes().get(str(data.get("type"))) if data.get("fateflow") else None
+    message = str(data.get("message") or "")
+    if cls is None:  # not one of ours: keep its name in the message
+        cls, message = FateFlowError, f"{data.get('type')}: {message}"
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.message = message
+    err.operation = data.get("operation")
+    defaults = {"retcode": None, "retmsg": None, "http_status": None, "data": None, "body_excerpt": None,
+                "retry_after": None, "hint": None, "excerpt": None, "reason": "unknown", "request_sent": True,
+                "cause": None, "marker": None, "searched": False}
+    for name, value in defaults.items():
+        setattr(err, name, data.get(name, value))
+    for name in _FIELDS:
+        if name in data and name not in ("transient",):
+            setattr(err, name, data[name])
+    if isinstance(err, FateFlowConnectionError):
+        err.transient = bool(data.get("transient", True))
+    return err

@@ -15,6 +15,7 @@ from airflow_provider_fateflow.client._base import (
     body,
     download_and_extract,
     data_dict,
+    given_once,
     data_list,
     is_ambiguous,
     require,
@@ -28,7 +29,8 @@ from airflow_provider_fateflow.client.errors import (
     FateFlowInputError,
 )
 from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int, validate_dsl, validate_job_conf
-from airflow_provider_fateflow.client.results import JobConfigFiles, JobList, JobRecord, SubmitResult, board_url
+from airflow_provider_fateflow.client.board import board_url
+from airflow_provider_fateflow.client.results import JobConfigFiles, JobList, JobRecord, SubmitResult
 
 __all__ = ["JobGroup", "query_call", "stop_call", "MARKER_KEY"]
 
@@ -73,12 +75,6 @@ def stop_call(job_id: str, stop_status: str | None = None) -> ApiCall:
     )
 
 
-def _rebase_board_url(url: str, base: str | None) -> str:
-    if not base or "/index.html" not in url:
-        return url
-    return base.rstrip("/") + url[url.index("/index.html"):]
-
-
 def _submit_parser(config: ClientConfig, conf: Mapping[str, Any], marker: str) -> Callable[[Any], SubmitResult]:
     initiator = conf.get("initiator") or {}
 
@@ -86,9 +82,8 @@ def _submit_parser(config: ClientConfig, conf: Mapping[str, Any], marker: str) -
         data = data_dict(envelope)
         job_id = str(data.get("job_id") or envelope["jobId"])
         model_info = data.get("model_info") or {}
-        url = data.get("board_url")
-        if config.board_url and initiator.get("role") is not None:
-            url = board_url(config.board_url, job_id, initiator["role"], initiator.get("party_id"))
+        url = board_url(config.board_url, job_id=job_id, role=initiator.get("role"),
+                        party_id=initiator.get("party_id"), server_url=data.get("board_url"))
         return SubmitResult(
             job_id=job_id,
             model_id=model_info.get("model_id"),
@@ -192,13 +187,11 @@ class JobGroup(Group):
         return None, searched
 
     def _recovered_result(self, record: JobRecord, marker: str) -> SubmitResult:
-        common = (record.raw.get("runtime_conf_on_party") or {}).get("job_parameters") or {}  # flat RunParameters
-        url = record.board_url(self._config.board_url) if self._config.board_url else None
         return SubmitResult(
             job_id=record.job_id,
-            model_id=common.get("model_id"),
-            model_version=None if common.get("model_version") is None else str(common["model_version"]),
-            board_url=url,
+            model_id=record.model_id,
+            model_version=record.model_version,
+            board_url=record.board_url(self._config.board_url),
             raw=record.raw,
             marker=marker,
             recovered=True,
@@ -344,17 +337,51 @@ class JobGroup(Group):
             idempotent=True, empty_on=nf(101, fragments="find data view failed"), parse=data_list,
         ))
 
-    def generate_dsl(self, train_dsl: Mapping[str, Any] | str | os.PathLike[str], cpn: list[str] | str,
-                     *, version: str = "2") -> dict[str, Any]:
+    def generate_dsl(
+        self,
+        train_dsl: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        cpn: list[str] | str | None = None,
+        cpn_file_path: str | os.PathLike[str] | None = None,
+        cpn_list: list[str] | str | None = None,
+        *,
+        version: str | None = None,
+        train_dsl_path: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    ) -> dict[str, Any]:
         """Predict DSL from a training DSL (``POST job/dsl/generate``).
 
-        :param train_dsl: training DSL (dict or JSON file path); sent as a JSON string.
-        :param cpn: component names, as a list or a comma-separated string.
+        Takes the 1.7+ SDK's call ``generate_dsl(train_dsl, cpn)`` and the older SDK's
+        ``generate_dsl(train_dsl_path, version="1", cpn_file_path=None, cpn_list=None)``: a second positional
+        argument that is a DSL version word (``"1"``/``"2"``) is the version, as the older SDK places it.
+
+        :param train_dsl: training DSL (dict or JSON file path); sent as a JSON string. ``train_dsl_path`` is
+            the older SDK's name for it.
+        :param cpn: component names, as a list or a comma-separated string (or the version, see above).
+        :param cpn_file_path: a file listing the component names (comma- or line-separated).
+        :param cpn_list: component names, as a list or a comma-separated string (the older SDK's name).
+        :param version: DSL version of the training DSL, default ``"2"`` (FATE 1.7+ refuses v1 training DSLs).
+        :raises FateFlowInputError: no DSL, no or several sources of component names, an unreadable file.
         """
-        dsl = load_json_arg(train_dsl, "train dsl")
+        dsl = load_json_arg(given_once("job.generate_dsl", train_dsl=train_dsl, train_dsl_path=train_dsl_path),
+                            "train dsl")
+        if isinstance(cpn, str) and cpn.strip() in ("1", "2"):  # the older SDK's positional version
+            if version is not None:
+                raise FateFlowInputError(f"version given twice ({cpn!r} and {version!r})", operation="job.generate_dsl")
+            cpn, version = None, cpn.strip()
+        sources = [c for c in (cpn, cpn_list) if c not in (None, "", [])]
+        if cpn_file_path is not None:
+            path = Path(os.fspath(cpn_file_path)).expanduser()
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as err:
+                raise FateFlowInputError(f"cpn_file_path {str(path)!r}: {err.strerror or err}",
+                                         operation="job.generate_dsl") from None
+            sources.append([name.strip() for name in text.replace("\n", ",").split(",") if name.strip()])
+        if len(sources) != 1:
+            raise FateFlowInputError("give the components once: cpn, cpn_list or cpn_file_path",
+                                     operation="job.generate_dsl")
         return self._run(ApiCall(
             "job.generate_dsl", "job/dsl/generate",
-            json={"cpn_str": cpn, "train_dsl": json.dumps(dsl), "version": str(version)},
+            json={"cpn_str": sources[0], "train_dsl": json.dumps(dsl), "version": str(version or "2")},
             idempotent=True, parse=data_dict,
         ))
 
@@ -375,7 +402,7 @@ class JobGroup(Group):
         def parse(envelope: Mapping[str, Any]) -> list[str]:
             urls = data_dict(envelope).get("board_url") or []
             urls = [urls] if isinstance(urls, str) else list(urls)
-            return [_rebase_board_url(u, base) for u in urls]
+            return [board_url(base, job_id=str(job_id), server_url=u) or u for u in urls]
 
         return self._run(ApiCall(
             "job.url", "job/url/get", json=body(job_id=require(job_id, "job_id", "job.url"), role=role, party_id=party),

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_fateflow.client._base import Group, body, data_dict, data_list, require
-from airflow_provider_fateflow.client.calls import ApiCall, FilePart, nf
+from airflow_provider_fateflow.client._base import Group, body, data_dict, data_list, given_once, require
+from airflow_provider_fateflow.client.calls import ApiCall, nf
+from airflow_provider_fateflow.client.multipart import FilePart
 from airflow_provider_fateflow.client.errors import FateFlowInputError
 from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int, resolve_local_file, validate_job_conf
 from airflow_provider_fateflow.client.results import (
@@ -16,7 +17,6 @@ from airflow_provider_fateflow.client.results import (
     ModelImportResult,
     ModelInfo,
     PartyResults,
-    local_job_board_url,
 )
 
 __all__ = ["ModelGroup"]
@@ -111,7 +111,7 @@ class ModelGroup(Group):
     def _local_job(self, envelope: Mapping[str, Any]) -> LocalJobResult:
         data = data_dict(envelope)
         job_id = str(data.get("job_id") or envelope["jobId"])
-        return LocalJobResult(job_id, local_job_board_url(self._config.board_url, data, job_id), data)
+        return LocalJobResult.from_data(data, job_id, self._config.board_url)
 
     def store(self, conf: Mapping[str, Any] | str | os.PathLike[str]) -> LocalJobResult:
         """Store a model in the remote model store (``POST model/store``): a local job; checks ``data.code``.
@@ -126,14 +126,25 @@ class ModelGroup(Group):
         return self._run(ApiCall("model.restore", "model/restore", json=load_json_arg(conf, "restore conf"),
                                  check_data_code=True, parse=self._local_job))
 
-    def export(self, conf: Mapping[str, Any] | str | os.PathLike[str], output_path: str | os.PathLike[str]) -> Path:
-        """Download a model zip (``GET model/export`` with a JSON body) into ``output_path``, not extracted.
+    def export(self, conf: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+               output_path: str | os.PathLike[str] | None = None, *,
+               conf_path: Mapping[str, Any] | str | os.PathLike[str] | None = None) -> Path:
+        """Download a model zip (``GET model/export`` with a JSON body) into a directory, not extracted.
 
-        :param conf: role, party_id, model_id, model_version.
+        ``export(conf_path)`` with ``output_path`` inside the conf (the SDK's way) and
+        ``export(conf, output_path)`` both work; an argument wins over the conf's key.
+
+        :param conf: role, party_id, model_id, model_version (and ``output_path``): a dict or a JSON file path
+            (``conf_path`` is the SDK's name for it).
+        :param output_path: the local directory (default: the conf's ``output_path``).
         :returns: the zip's path; its name comes from Content-Disposition (it contains ``#``).
+        :raises FateFlowInputError: a missing key or no output directory (before sending).
         :raises FateFlowNotFoundError: no such model (HTTP 404).
         """
-        c = load_json_arg(conf, "export conf")
+        c = load_json_arg(given_once("model.export", conf=conf, conf_path=conf_path), "export conf")
+        output_path = output_path if output_path is not None else c.get("output_path")
+        if output_path in (None, ""):
+            raise FateFlowInputError("export: give output_path (an argument or a conf key)", operation="model.export")
         for key in ("role", "party_id", "model_id", "model_version"):
             if c.get(key) in (None, ""):
                 raise FateFlowInputError(f"export conf.{key}: missing", operation="model.export")
@@ -147,14 +158,24 @@ class ModelGroup(Group):
 
     export_model = export
 
-    def imp(self, conf: Mapping[str, Any] | str | os.PathLike[str], file: str | os.PathLike[str]) -> ModelImportResult:
+    def imp(self, conf: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+            file: str | os.PathLike[str] | None = None, *,
+            conf_path: Mapping[str, Any] | str | os.PathLike[str] | None = None) -> ModelImportResult:
         """Import an exported model zip (``POST model/import``, multipart; not retried).
 
-        Form fields: every conf key as ``str(value)``, ``force_update`` as ``0``/``1``; file part ``file``.
+        ``imp(conf_path)`` with ``file`` inside the conf (the SDK's way) and ``imp(conf, file)`` both work; an
+        argument wins over the conf's key. Form fields: every other conf key as ``str(value)``,
+        ``force_update`` as ``0``/``1``; file part ``file``.
 
-        :raises FateFlowInputError: missing zip (before sending).
+        :param conf: role, party_id, model_id, model_version, force_update (and ``file``): a dict or a JSON
+            file path (``conf_path`` is the SDK's name for it).
+        :param file: the zip on this machine (default: the conf's ``file``).
+        :raises FateFlowInputError: no or a missing zip (before sending).
         """
-        c = load_json_arg(conf, "import conf")
+        c = load_json_arg(given_once("model.import", conf=conf, conf_path=conf_path), "import conf")
+        file = file if file is not None else c.get("file")
+        if file in (None, ""):
+            raise FateFlowInputError("import: give file (an argument or a conf key)", operation="model.import")
         path = resolve_local_file(file, "model import file")
         form = {k: str(v) for k, v in c.items() if v is not None and k not in ("file", "from_database")}
         form["force_update"] = "1" if c.get("force_update") not in (None, 0, "0", False, "False", "false") else "0"

@@ -1,16 +1,16 @@
 """Typed results: frozen dataclasses, each keeping the server's dict in ``raw``."""
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_fateflow.client.board import board_role_party, board_url, local_board_url
+from airflow_provider_fateflow.client.errors import FateFlowApiError
 from airflow_provider_fateflow.client.status import JobStatus, TaskStatus
 
 __all__ = [
-    "board_url",
     "JobRecord",
     "JobList",
     "TaskRecord",
@@ -27,31 +27,6 @@ __all__ = [
     "JobConfigFiles",
 ]
 
-_BOARD_PATH = "/index.html#/dashboard?job_id={job_id}&role={role}&party_id={party_id}"
-
-
-def board_url(base: str, job_id: str, role: str, party_id: int | str) -> str:
-    """FATE-Board dashboard link (API.md §12), e.g. ``http://board:8080/index.html#/dashboard?...``.
-
-    :param base: FATE-Board base URL (``http://host:port``; a trailing ``/`` is ignored).
-    """
-    return base.rstrip("/") + _BOARD_PATH.format(job_id=job_id, role=role, party_id=party_id)
-
-
-def local_job_board_url(config_board: str | None, data: Mapping[str, Any], job_id: str,
-                        party_id: int | str = 0) -> str | None:
-    """Board link of a local job (upload, server download, model store/restore).
-
-    The connection's ``board_url`` wins over the server's own; the role is ``local`` and the party the one
-    in the server's link (FATE runs these jobs as party 0, as recorded), else ``party_id``.
-    """
-    server = data.get("board_url")
-    if not config_board:
-        return server
-    found = re.search(r"[?&]party_id=([^&#]+)", server) if isinstance(server, str) else None
-    return board_url(config_board, job_id, "local", found.group(1) if found else party_id)
-
-
 def _int(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
@@ -63,6 +38,35 @@ def _int(value: Any) -> int | None:
 
 def _prefix(d: Mapping[str, Any], key: str) -> str:
     return "f_" if ("f_" + key) in d else ""
+
+
+def _model_of(conf_on_party: Any, conf: Any) -> tuple[str | None, str | None]:
+    """``(model_id, model_version)`` of a job: its on-party conf keeps ``job_parameters`` flat, the
+    submitted conf under ``job_parameters.common``."""
+    for source, nested in ((conf_on_party, False), (conf, True)):
+        if not isinstance(source, Mapping):
+            continue
+        params = source.get("job_parameters")
+        if not isinstance(params, Mapping):
+            continue
+        if nested or isinstance(params.get("common"), Mapping):
+            params = params.get("common") if isinstance(params.get("common"), Mapping) else params
+        model_id, version = params.get("model_id"), params.get("model_version")
+        if model_id or version is not None:
+            return (None if model_id is None else str(model_id)), (None if version is None else str(version))
+    return None, None
+
+
+def _upload_table(conf: Any) -> tuple[str, str] | None:
+    """The table an upload job writes: FATE keeps it under ``component_parameters.role.local.0.upload_0``
+    (the table name as ``name``)."""
+    try:
+        params = conf["component_parameters"]["role"]["local"]["0"]["upload_0"]
+        table = params.get("name", params.get("table_name"))
+        namespace = params["namespace"]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return (str(namespace), str(table)) if table is not None and namespace is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,12 @@ class JobRecord:
     runtime_conf: dict[str, Any] | None
     dsl: dict[str, Any] | None
     raw: dict[str, Any] = field(repr=False)
+    #: The job's model (training and predict jobs): from its runtime conf.
+    model_id: str | None = None
+    model_version: str | None = None
+    #: ``(namespace, table_name)`` an upload job writes (None for other jobs).
+    upload_table: tuple[str, str] | None = None
+    update_time: int | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> JobRecord:
@@ -97,6 +107,7 @@ class JobRecord:
         p = _prefix(d, "job_id")
         g = d.get
         status_raw = g(p + "status")
+        model_id, model_version = _model_of(g(p + "runtime_conf_on_party"), g(p + "runtime_conf"))
         return cls(
             job_id=str(d[p + "job_id"]),
             role=g(p + "role"),
@@ -116,11 +127,27 @@ class JobRecord:
             runtime_conf=g(p + "runtime_conf"),
             dsl=g(p + "dsl"),
             raw=d,  # type: ignore[arg-type]
+            model_id=model_id,
+            model_version=model_version,
+            upload_table=_upload_table(g(p + "runtime_conf")),
+            update_time=_int(g(p + "update_time")),
         )
 
-    def board_url(self, base: str) -> str:
-        """FATE-Board link for this row's role and party."""
-        return board_url(base, self.job_id, self.role or "", self.party_id if self.party_id is not None else "")
+    def board_url(self, base: str | None) -> str | None:
+        """FATE-Board link for this row's role and party (None without a base URL)."""
+        return board_url(base, job_id=self.job_id, role=self.role or "",
+                         party_id=self.party_id if self.party_id is not None else "") if base else None
+
+    def summary(self) -> dict[str, Any]:
+        """The row in plain names, without conf and DSL: what trigger events and XComs carry."""
+        return {
+            "job_id": self.job_id, "role": self.role, "party_id": self.party_id, "status": self.status.value,
+            "status_raw": self.status_raw, "progress": self.progress, "is_initiator": self.is_initiator,
+            "initiator_role": self.initiator_role, "initiator_party_id": self.initiator_party_id,
+            "description": self.description, "tag": self.tag, "create_time": self.create_time,
+            "start_time": self.start_time, "end_time": self.end_time, "elapsed": self.elapsed,
+            "model_id": self.model_id, "model_version": self.model_version,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +157,16 @@ class JobList:
     jobs: list[JobRecord]
     count: int
     raw: dict[str, Any] = field(repr=False)
+
+    def distinct_jobs(self) -> list[JobRecord]:
+        """One row per job (FATE lists one per role and party): the initiator's where this page has it,
+        in the order the jobs first appear. ``count`` still counts rows."""
+        chosen: dict[str, JobRecord] = {}
+        for job in self.jobs:
+            kept = chosen.get(job.job_id)
+            if kept is None or (job.is_initiator and not kept.is_initiator):
+                chosen[job.job_id] = job
+        return list(chosen.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +213,19 @@ class TaskRecord:
             raw=d,  # type: ignore[arg-type]
         )
 
+    def summary(self, max_report: int = 4000) -> dict[str, Any]:
+        """The row in plain names (the error report cut at ``max_report`` characters)."""
+        report = self.error_report
+        if report and len(report) > max_report:
+            report = report[:max_report] + "..."
+        return {
+            "job_id": self.job_id, "component_name": self.component_name,
+            "component_module": self.component_module, "task_id": self.task_id,
+            "task_version": self.task_version, "role": self.role, "party_id": self.party_id,
+            "status": self.status.value, "party_status": self.party_status.value, "error_report": report,
+            "start_time": self.start_time, "end_time": self.end_time, "elapsed": self.elapsed,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class TaskList:
@@ -218,11 +268,28 @@ class UploadResult:
 
 @dataclass(frozen=True, slots=True)
 class LocalJobResult:
-    """A local job submitted by ``data.download``, ``model.store`` or ``model.restore``."""
+    """A local job submitted by ``data.download``, ``model.store`` or ``model.restore``.
+
+    Query it with ``job.query(job_id, role, party_id)``: FATE runs these jobs as role ``local``, party 0 (the
+    party in FATE Flow's own link).
+    """
 
     job_id: str
     board_url: str | None
     raw: dict[str, Any] = field(repr=False)
+    party_id: int = 0
+    role: str = "local"
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], job_id: str, config_board: str | None,
+                  party_id: int = 0) -> LocalJobResult:
+        """From the answer's ``data``: the party is the one in FATE Flow's link, else ``party_id``."""
+        server = data.get("board_url")
+        _, server_party = board_role_party(server)
+        party = _int(server_party)
+        party = party_id if party is None else party
+        return cls(job_id, local_board_url(config_board, job_id=job_id, server_url=server, party_id=party),
+                   dict(data), party)
 
 
 DownloadResult = LocalJobResult
@@ -288,7 +355,36 @@ class PartyResults:
 
     @property
     def ok(self) -> bool:
+        """Every party succeeded."""
         return self.retcode == 0 and all(c == 0 for p in self.parties.values() for c in p.values())
+
+    @property
+    def message(self) -> str | None:
+        """FATE's message for the whole operation."""
+        return self.retmsg
+
+    def party_message(self, role: str, party_id: int | str) -> str | None:
+        """FATE's message for one party (``detail``), if it sent one."""
+        parties = self.detail.get(role) or {}
+        detail = parties.get(str(party_id), parties.get(party_id)) if isinstance(parties, Mapping) else None
+        return detail.get("retmsg") if isinstance(detail, Mapping) else None
+
+    def failed_parties(self) -> list[str]:
+        """``role party_id: message`` of every party that did not succeed."""
+        return [f"{role} {party}: {self.party_message(role, party) or f'code {code}'}"
+                for role, parties in self.parties.items() for party, code in parties.items() if code != 0]
+
+    def raise_for_failure(self, operation: str) -> PartyResults:
+        """Raise :class:`FateFlowApiError` naming the failed parties unless every party succeeded.
+
+        :param operation: e.g. ``"model.load"``, for the message.
+        :returns: self, when every party succeeded.
+        """
+        if self.ok:
+            return self
+        failed = "; ".join(self.failed_parties()) or self.retmsg or "no detail"
+        raise FateFlowApiError(f"failed on some parties ({failed})", operation=operation, retcode=self.retcode,
+                               retmsg=self.retmsg, data=self.detail)
 
     @classmethod
     def from_envelope(cls, env: Mapping[str, Any]) -> PartyResults:
@@ -314,14 +410,20 @@ class ModelInfo:
     party_id: int | None
     job_id: str | None
     raw: dict[str, Any] = field(repr=False)
+    #: True for a training (parent) version, which FATE never loads or binds; False for a deployed one.
+    parent: bool | None = None
+    #: ms since the epoch.
+    create_time: int | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ModelInfo:
         p = _prefix(d, "model_id")
         g = d.get
+        parent = g(p + "parent")
         return cls(
             model_id=g(p + "model_id"), model_version=None if g(p + "model_version") is None else str(g(p + "model_version")),
             role=g(p + "role"), party_id=_int(g(p + "party_id")), job_id=g(p + "job_id"), raw=d,  # type: ignore[arg-type]
+            parent=None if parent is None else bool(parent), create_time=_int(g(p + "create_time")),
         )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -18,15 +17,8 @@ import requests.adapters
 from requests import exceptions as rexc
 
 from airflow_provider_fateflow.client.archive import content_disposition_filename, safe_filename
-from airflow_provider_fateflow.client.calls import (
-    MAX_JSON_BYTES,
-    ApiCall,
-    DownloadedFile,
-    is_file_response,
-    parse_response,
-    prepare,
-)
-from airflow_provider_fateflow.client.config import ClientConfig, RetryPolicy
+from airflow_provider_fateflow.client.calls import ApiCall, DownloadedFile, prepare
+from airflow_provider_fateflow.client.config import ClientConfig
 from airflow_provider_fateflow.client.errors import (
     FateFlowConnectionError,
     FateFlowError,
@@ -34,76 +26,14 @@ from airflow_provider_fateflow.client.errors import (
     FateFlowTimeoutError,
 )
 
-__all__ = ["Transport", "should_retry", "backoff_delay", "build_retrying"]
+from airflow_provider_fateflow.client.responses import MAX_JSON_BYTES, is_file_response, parse_response
+from airflow_provider_fateflow.client.retry import build_retrying, should_retry
+
+__all__ = ["Transport"]
 
 log = logging.getLogger("airflow_provider_fateflow.client")
 
 _DOWNLOAD_CHUNK = 1024 * 1024
-
-
-def should_retry(call: ApiCall, exc: BaseException) -> bool:
-    """Retry transient failures of idempotent calls, and of any call whose request never left."""
-    if not isinstance(exc, FateFlowError) or not exc.transient:
-        return False
-    if call.idempotent:
-        return True
-    return isinstance(exc, FateFlowConnectionError) and not exc.request_sent
-
-
-def backoff_delay(policy: RetryPolicy, attempt: int, exc: BaseException | None) -> float:
-    """Seconds to wait after failed attempt number ``attempt`` (1-based).
-
-    A connection dropped after sending is retried at once the first time (a stale keep-alive
-    connection). ``Retry-After`` (when the policy respects it) wins, capped at ``max_retry_after``; otherwise
-    exponential ``min_delay * 2**(attempt-1)`` capped at ``max_delay``, plus random jitter.
-    """
-    if attempt == 1 and _dropped_after_sending(exc):
-        # Most often a keep-alive connection the server closed while it sat in the pool: try again now.
-        return 0.0
-    retry_after = getattr(exc, "retry_after", None)
-    if policy.respect_retry_after and retry_after is not None:
-        return min(float(retry_after), policy.max_retry_after)
-    delay = min(policy.min_delay * (2 ** (attempt - 1)), policy.max_delay)
-    if policy.jitter and delay > 0:
-        delay = min(delay + random.uniform(0, delay), policy.max_delay)
-    return delay
-
-
-def _dropped_after_sending(exc: BaseException | None) -> bool:
-    return (
-        isinstance(exc, FateFlowConnectionError)
-        and not isinstance(exc, FateFlowTimeoutError)
-        and exc.request_sent
-    )
-
-
-def build_retrying(policy: RetryPolicy, sleep: Callable[[float], Any], *, asynchronous: bool) -> Any:
-    """The tenacity controller that applies the client's retry rules (sync and async transports share it).
-
-    :param policy: attempts and backoff.
-    :param sleep: the sleep used between attempts (``time.sleep`` or ``asyncio.sleep``; tests pass a recorder).
-    :param asynchronous: build ``tenacity.AsyncRetrying`` instead of ``tenacity.Retrying``.
-    """
-    import tenacity
-
-    controller = tenacity.AsyncRetrying if asynchronous else tenacity.Retrying
-    return controller(
-        stop=tenacity.stop_after_attempt(policy.attempts),
-        wait=lambda rs: backoff_delay(policy, rs.attempt_number, rs.outcome.exception()),
-        retry=lambda rs: rs.outcome.failed and should_retry(rs.args[0], rs.outcome.exception()),
-        before_sleep=lambda rs: log_retry(
-            rs.args[0].operation, rs.attempt_number, policy.attempts, rs.outcome.exception(),
-            rs.next_action.sleep if rs.next_action else 0.0,
-        ),
-        sleep=sleep,
-        reraise=True,
-    )
-
-
-def log_retry(operation: str, attempt: int, attempts: int, exc: BaseException | None, delay: float) -> None:
-    log.warning(
-        "%s: attempt %s of %s failed (%s); retrying in %.1f s", operation, attempt, attempts, exc, delay
-    )
 
 
 class Transport:
@@ -344,16 +274,15 @@ def _map_requests_error(operation: str, exc: rexc.RequestException) -> FateFlowE
         phase = "read" if sent else "connect"
         return FateFlowTimeoutError(f"{phase} timeout ({detail})", operation=operation, request_sent=sent)
     if isinstance(exc, rexc.SSLError):
-        err = FateFlowConnectionError(f"TLS error ({detail})", operation=operation, request_sent=False)
-        err.transient = False  # certificate problems do not heal by retrying
-        return err
+        # certificate problems do not heal by retrying
+        return FateFlowConnectionError(f"TLS error ({detail})", operation=operation, request_sent=False,
+                                       transient=False)
     if isinstance(exc, (rexc.ChunkedEncodingError, rexc.ContentDecodingError)):
         return FateFlowConnectionError(f"answer cut off ({detail})", operation=operation, request_sent=True)
     if isinstance(exc, rexc.ConnectionError):
         what = "cannot connect" if not sent else "connection lost"
         return FateFlowConnectionError(f"{what} ({detail})", operation=operation, request_sent=sent)
     if isinstance(exc, (rexc.InvalidURL, rexc.MissingSchema, rexc.InvalidSchema)):
-        err = FateFlowConnectionError(f"invalid URL ({detail})", operation=operation, request_sent=False)
-        err.transient = False
-        return err
+        return FateFlowConnectionError(f"invalid URL ({detail})", operation=operation, request_sent=False,
+                                       transient=False)
     return FateFlowConnectionError(detail, operation=operation, request_sent=sent)

@@ -21,14 +21,16 @@
 4. wait: poll in the worker, or defer to :class:`~airflow_provider_fateflow.triggers.fateflow.JobStatusTrigger`
    (the state is checked once before deferring; the job ``timeout`` and ``execution_timeout`` become an
    epoch deadline carried into the trigger; on the deadline the FATE job is stopped and the task fails).
-   While polling, FATE Flow being unreachable or busy (transient errors, after the client's retries) is
-   logged and waited out until the deadline, as the trigger does;
-5. on failure, log which components failed on which party with FATE's error report and the board
-   link, then raise the client's :class:`FateFlowJobFailedError` / ``CanceledError`` / ``TimeoutError``.
+   Both judge with :mod:`airflow_provider_fateflow.client.wait`, as the sensors do, and end in the same
+   :meth:`FateFlowJobOperator._complete`. While polling, FATE Flow being unreachable or busy (transient
+   errors, after the client's retries) is logged and waited out until the deadline, as the trigger does;
+5. on failure, log which components failed on which party (FATE's error report first) and the board
+   link, then raise the client's :class:`FateFlowJobFailedError` / ``CanceledError`` / ``TimeoutError``
+   (:class:`FateFlowDeadlineError` when the wait's own deadline passed).
 
-FATE errors are raised as they are: they are ordinary exceptions, so Airflow's ``retries`` apply (a
-retry of a failed job submits a new one). Use ``retries=0`` or a retry policy on the exception type to
-decide otherwise.
+A failed, canceled or timed-out job is an ordinary exception, so Airflow's ``retries`` apply (a retry of a
+failed job submits a new one). Failures a retry cannot fix (bad input, refused credentials) fail the task
+without a retry (:func:`airflow_provider_fateflow.common.task_error`).
 """
 from __future__ import annotations
 
@@ -39,36 +41,31 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.configuration import conf
 from airflow.sdk import BaseOperator
 
+from airflow_provider_fateflow.client.board import board_url
 from airflow_provider_fateflow.client.errors import (
     FateFlowAmbiguousSubmitError,
     FateFlowError,
     FateFlowInputError,
-    FateFlowJobCanceledError,
-    FateFlowJobError,
-    FateFlowJobFailedError,
-    FateFlowJobTimeoutError,
-    FateFlowNotFoundError,
     FateFlowTimeoutError,
-    summarize_retmsg,
 )
-from airflow_provider_fateflow.client.status import JobStatus
+from airflow_provider_fateflow.client.wait import (
+    JobWatch,
+    Progress,
+    WaitClock,
+    WaitEvent,
+    failure_report,
+    poll,
+    watched_row,
+)
+from airflow_provider_fateflow.common import FateFlowTaskMixin, default_deferrable, hook_for, hook_params_checked
 from airflow_provider_fateflow.hooks.fateflow import DEFAULT_CONN_ID, FateFlowHook
-from airflow_provider_fateflow.links.fateboard import (
-    BOARD_URL_XCOM_KEY,
-    JOB_ID_XCOM_KEY,
-    FateBoardLink,
-    build_board_url,
-    role_party_from_board_url,
-)
+from airflow_provider_fateflow.links.fateboard import JOB_ID_XCOM_KEY, FateBoardLink
 from airflow_provider_fateflow.version_compat import AIRFLOW_V_3_3_PLUS
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-    from airflow_provider_fateflow.client.results import JobRecord
 
 try:  # Airflow 3.2+
     from airflow.sdk.exceptions import AirflowSkipException
@@ -79,35 +76,16 @@ __all__ = [
     "FateFlowBaseOperator",
     "FateFlowJobOperator",
     "JobRef",
-    "HOOK_PARAM_NAMES",
     "STATE_STORE_KEY",
     "AirflowSkipException",
     "default_deferrable",
-    "job_error",
-    "failure_report",
     "as_seconds",
 ]
 
-#: Keys accepted in ``hook_params`` (passed to :class:`FateFlowHook`).
-HOOK_PARAM_NAMES = frozenset({
-    "connect_timeout", "read_timeout", "download_timeout", "max_extract_bytes",
-    "retry_limit", "retry_delay", "retry_max_delay",
-})
 #: Task-state-store key (Airflow 3.3+) holding the submitted job of the task instance.
 STATE_STORE_KEY = "fateflow_job_id"
 #: Seconds a job that was just submitted may be missing from ``job/query`` before it counts as gone.
 DEFAULT_NOT_FOUND_GRACE = 60.0
-
-_ERRORS_BY_STATUS: dict[JobStatus, type[FateFlowJobError]] = {
-    JobStatus.FAILED: FateFlowJobFailedError,
-    JobStatus.CANCELED: FateFlowJobCanceledError,
-    JobStatus.TIMEOUT: FateFlowJobTimeoutError,
-}
-
-
-def default_deferrable() -> bool:
-    """``[operators] default_deferrable`` (False when unset)."""
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 def as_seconds(value: float | timedelta | None, what: str) -> float | None:
@@ -128,18 +106,15 @@ def as_seconds(value: float | timedelta | None, what: str) -> float | None:
     return seconds
 
 
-def job_error(job_id: str, status: JobStatus | str, reason: str | None = None) -> FateFlowJobError:
-    """The client's error for a job that ended ``status`` (failed, canceled or timeout)."""
-    parsed = JobStatus.parse(status)
-    cls = _ERRORS_BY_STATUS.get(parsed, FateFlowJobFailedError)
-    return cls(job_id=job_id, status=str(getattr(status, "value", status)), retmsg=reason)
-
-
 @dataclass
 class JobRef:
     """A FATE job a task is attached to: where to query it, and its board link.
 
     Plain JSON (``to_dict``/``from_dict``) so it crosses the trigger and the task state store.
+
+    :param stale_end_time: after a rerun, the job's end time (ms) before it (see
+        :class:`~airflow_provider_fateflow.client.wait.JobWatch`).
+    :param stale_until: epoch seconds until which ``stale_end_time`` applies.
     """
 
     job_id: str
@@ -149,13 +124,16 @@ class JobRef:
     created: float | None = None  # epoch seconds of the job's creation, when known
     marker: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    stale_end_time: int | None = None
+    stale_until: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobRef:
-        known = {k: data[k] for k in ("job_id", "role", "party_id", "board_url", "created", "marker", "extra") if k in data}
+        known = {k: data[k] for k in ("job_id", "role", "party_id", "board_url", "created", "marker", "extra",
+                                      "stale_end_time", "stale_until") if k in data}
         ref = cls(**known)
         ref.job_id = str(ref.job_id)
         ref.party_id = None if ref.party_id is None else int(ref.party_id)
@@ -163,58 +141,7 @@ class JobRef:
         return ref
 
 
-def _first(records: Sequence[Any] | Any) -> Any:
-    if records is None:
-        return None
-    if isinstance(records, (list, tuple)):
-        return records[0] if records else None
-    return records
-
-
-def failure_report(hook: FateFlowHook, ref: JobRef, status: str, log: Any,
-                   task_rows: Sequence[Mapping[str, Any]] | None = None) -> str:
-    """Log which components failed on which party (FATE's error report) and the board link.
-
-    :param task_rows: failed task records already fetched (e.g. by the trigger); queried when None.
-    Never raises. Returns a one-line reason for the exception message (first failed component).
-    """
-    from airflow_provider_fateflow.client.results import TaskRecord
-
-    tasks: list[TaskRecord] = []
-    try:
-        if task_rows:
-            tasks = [TaskRecord.from_dict(row) for row in task_rows]
-        else:
-            tasks = list(hook.task.query(job_id=ref.job_id) or [])
-    except Exception as err:  # a report must never hide the real failure
-        log.warning("Could not fetch the tasks of FATE job %s for the failure report: %s", ref.job_id, err)
-    failed = [t for t in tasks if t.status.is_failure or t.party_status.is_failure]
-    log.error("FATE job %s ended with status %s.", ref.job_id, status)
-    reason = ""
-    if failed:
-        log.error("Failed components (%d):", len(failed))
-        for task in failed:
-            report = task.error_report or "(no error report)"
-            log.error(
-                "  component %s (%s) on %s/%s: %s (party status %s)\n%s",
-                task.component_name, task.component_module, task.role, task.party_id,
-                task.status.value, task.party_status.value, report,
-            )
-        # The party whose task carries FATE's error report is where it failed; the others were stopped.
-        first = next((t for t in failed if t.error_report), failed[0])
-        reason = (
-            f"component {first.component_name} failed on {first.role}/{first.party_id}"
-            + (f": {summarize_retmsg(first.error_report, 300)}" if first.error_report else "")
-        )
-    elif tasks:
-        log.error("No component reports a failure (statuses: %s).",
-                  ", ".join(sorted({f"{t.component_name}={t.status.value}" for t in tasks})))
-    if ref.board_url:
-        log.error("FATE Board: %s", ref.board_url)
-    return reason
-
-
-class FateFlowBaseOperator(BaseOperator):
+class FateFlowBaseOperator(FateFlowTaskMixin, BaseOperator):
     """Base of every FATE Flow operator: a connection id, hook parameters and a cached hook.
 
     :param fateflow_conn_id: Airflow connection of type ``fateflow`` (default ``fateflow_default``).
@@ -238,18 +165,12 @@ class FateFlowBaseOperator(BaseOperator):
         self.hook_params = hook_params
 
     def _hook_kwargs(self) -> dict[str, Any]:
-        params = dict(self.hook_params or {})
-        unknown = sorted(set(params) - HOOK_PARAM_NAMES)
-        if unknown:
-            raise FateFlowInputError(
-                f"hook_params: unknown key(s) {unknown}; allowed: {sorted(HOOK_PARAM_NAMES)}"
-            )
-        return params
+        return hook_params_checked(self.hook_params)
 
     @cached_property
     def hook(self) -> FateFlowHook:
         """The hook (one HTTP session for the whole try)."""
-        return FateFlowHook(self.fateflow_conn_id, **self._hook_kwargs())
+        return hook_for(self.fateflow_conn_id, self.hook_params)
 
     def _party(self, role: str | None, party_id: Any) -> tuple[str, int]:
         """``role``/``party_id``, defaulting to the connection's initiator (clear error otherwise)."""
@@ -266,6 +187,14 @@ class FateFlowBaseOperator(BaseOperator):
         except (TypeError, ValueError):
             raise FateFlowInputError(f"party_id must be an integer, got {party_id!r}") from None
 
+    def _board_url(self, job_id: str, role: str | None, party_id: Any) -> str | None:
+        """The FATE Board link of ``job_id`` as ``role``/``party_id`` sees it (None without a board URL)."""
+        try:
+            base = self.hook.config.board_url
+        except Exception:
+            return None
+        return board_url(base, job_id=job_id, role=role, party_id=party_id) if base else None
+
 
 class FateFlowJobOperator(FateFlowBaseOperator):
     """The job-waiting engine (see the module docstring). Subclasses implement ``_submit``.
@@ -276,7 +205,7 @@ class FateFlowJobOperator(FateFlowBaseOperator):
     :param poll_interval: seconds between two status queries (default 10).
     :param timeout: job deadline in seconds (or a timedelta) counted from the job's creation; when it
         passes, the FATE job is stopped (``stop_on_timeout``) and the task fails with
-        :class:`FateFlowJobTimeoutError`. Default None (no deadline besides ``execution_timeout``).
+        :class:`FateFlowDeadlineError`. Default None (no deadline besides ``execution_timeout``).
     :param stop_on_timeout: stop the FATE job when ``timeout`` or, in deferrable mode,
         ``execution_timeout`` passes (default True).
     :param cancel_on_kill: stop the FATE job when the task is killed (``on_kill``; on Airflow 3.3+ also
@@ -313,6 +242,7 @@ class FateFlowJobOperator(FateFlowBaseOperator):
         self.cancel_on_kill = cancel_on_kill
         self.reattach = reattach
         self._job_ref: JobRef | None = None
+        self._progress = Progress()
         if deferrable and not wait_for_completion:
             self.log.warning("deferrable=True has no effect when wait_for_completion=False")
 
@@ -328,8 +258,8 @@ class FateFlowJobOperator(FateFlowBaseOperator):
         """Role and party the job is queried with (for the marker lookup before a resubmit)."""
         return None
 
-    def _result(self, context: Context, ref: JobRef, record: JobRecord | None) -> Any:
-        """The task's return value once the job succeeded (or right after submit when not waiting)."""
+    def _result(self, context: Context, ref: JobRef, waited: bool) -> Any:
+        """The task's return value once the job succeeded (``waited``) or right after submit (not waiting)."""
         return ref.job_id
 
     def _extra_xcom(self, ref: JobRef) -> dict[str, Any]:
@@ -345,13 +275,13 @@ class FateFlowJobOperator(FateFlowBaseOperator):
         self._push_job_xcoms(context, ref)
         if not self.wait_for_completion:
             self.log.info("Not waiting for FATE %s %s (wait_for_completion=False).", self.job_kind, ref.job_id)
-            return self._result(context, ref, None)
+            return self._result(context, ref, waited=False)
 
         deadline, why = self._deadline(context, ref)
-        record = self._query_tolerant(ref, grace_started=time.time())
-        if record is not None and not isinstance(record, FateFlowError) and record.status.is_terminal:
-            return self._finish(context, ref, record)
-        if self.deferrable:
+        watch = self._watch(ref)
+        clock = WaitClock(poll_interval, deadline, why)
+        first = self._poll_once(watch, clock)
+        if not isinstance(first, WaitEvent) and self.deferrable:
             from airflow_provider_fateflow.triggers.fateflow import JobStatusTrigger
 
             self.log.info("Deferring: waiting for FATE %s %s in the triggerer.", self.job_kind, ref.job_id)
@@ -367,40 +297,23 @@ class FateFlowJobOperator(FateFlowBaseOperator):
                     stop_on_timeout=self.stop_on_timeout,
                     cancel_on_kill=self.cancel_on_kill,
                     hook_params=self._hook_kwargs() or None,
+                    stale_end_time=ref.stale_end_time,
+                    stale_until=ref.stale_until,
                 ),
                 method_name="execute_complete",
                 kwargs={"job": ref.to_dict()},
                 timeout=None,  # the deadline lives in the trigger, so the FATE job gets stopped
             )
-        record = self._poll_until_terminal(ref, poll_interval, deadline, why)
-        return self._finish(context, ref, record)
+        return self._complete(context, ref, self._wait_in_worker(ref, watch, clock, first))
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None,
                          job: dict[str, Any] | None = None) -> Any:
         """Resume after :class:`JobStatusTrigger`: return the result, or raise with FATE's reason."""
-        event = event or {}
-        ref = JobRef.from_dict(job or {"job_id": event.get("job_id"), "role": event.get("role"),
-                                       "party_id": event.get("party_id")})
+        waited = WaitEvent.from_dict(event)
+        ref = JobRef.from_dict(job or {"job_id": waited.job_id, "role": waited.role, "party_id": waited.party_id})
         self._job_ref = ref
-        status = event.get("status")
-        if status == "success":
-            record = self._record_from_event(event)
-            self.log.info("FATE %s %s succeeded.", self.job_kind, ref.job_id)
-            return self._result(context, ref, record)
-        if status == "timeout" and event.get("reason") in ("deadline", "execution_timeout"):
-            if self.stop_on_timeout and not event.get("stopped"):
-                self._stop_quietly(ref, "deadline passed")
-            raise FateFlowJobTimeoutError(
-                event.get("message") or f"FATE {self.job_kind} {ref.job_id} did not finish before its deadline",
-                job_id=ref.job_id, status="timeout",
-            )
-        if status in ("failed", "canceled", "timeout"):
-            job_status = event.get("job_status") or status
-            reason = failure_report(self.hook, ref, job_status, self.log, event.get("tasks")) or event.get("message")
-            raise job_error(ref.job_id, job_status, reason)
-        raise FateFlowError(
-            f"waiting for FATE {self.job_kind} {ref.job_id} failed: {event.get('message') or event!r}"
-        )
+        self.remember_board_url(context, ref.board_url, push=False)
+        return self._complete(context, ref, waited)
 
     def on_kill(self) -> None:
         """Stop the FATE job (best effort: logged, never raises)."""
@@ -410,33 +323,81 @@ class FateFlowJobOperator(FateFlowBaseOperator):
         self._stop_quietly(ref, "task killed")
 
     # -- pieces ---------------------------------------------------------------------------------------------
-    def _stop_quietly(self, ref: JobRef, why: str) -> None:
+    def _watch(self, ref: JobRef) -> JobWatch:
+        return JobWatch(job_id=ref.job_id, role=ref.role, party_id=ref.party_id,
+                        not_found_timeout=DEFAULT_NOT_FOUND_GRACE, stale_end_time=ref.stale_end_time,
+                        stale_until=ref.stale_until)
+
+    def _poll(self, watch: JobWatch, clock: WaitClock) -> tuple[WaitEvent | None, Any]:
+        """One poll of the job, judged (:func:`~airflow_provider_fateflow.client.wait.poll`); raises failures."""
+        return poll(self.hook, watch, clock.waited())
+
+    def _poll_once(self, watch: JobWatch, clock: WaitClock) -> WaitEvent | FateFlowError | None:
+        """One poll: the event when the wait is over, a transient error (FATE Flow down or busy: waited out,
+        as the trigger does), or None; each change of the job's state is logged once."""
+        try:
+            event, answer = self._poll(watch, clock)
+        except FateFlowError as err:
+            if not err.transient:
+                raise
+            return err
+        if event is None:
+            line = self._progress.change(watch, answer)
+            if line:
+                self.log.info("%s", line)
+        return event
+
+    def _wait_in_worker(self, ref: JobRef, watch: JobWatch, clock: WaitClock,
+                        first: WaitEvent | FateFlowError | None) -> WaitEvent:
+        """Poll until the job ends or the deadline passes (then the job is stopped, ``stop_on_timeout``)."""
+        outcome = first
+        while not isinstance(outcome, WaitEvent):
+            if isinstance(outcome, FateFlowError):
+                delay = clock.backoff()
+                self.log.warning("Could not get the status of FATE %s %s (%s); trying again in %.0f s.",
+                                 self.job_kind, ref.job_id, outcome, delay)
+            else:
+                delay = clock.next_sleep()
+            time.sleep(delay)
+            if clock.passed():
+                stopped = self._stop_quietly(ref, f"{clock.deadline_reason or 'deadline'} passed") \
+                    if self.stop_on_timeout else False
+                return clock.deadline_event(watch, stopped)
+            outcome = self._poll_once(watch, clock)
+        return outcome
+
+    def _complete(self, context: Context, ref: JobRef, event: WaitEvent) -> Any:
+        """The end of every wait (in the worker or after the trigger): the result, or FATE's reason raised."""
+        if event.succeeded:
+            self.log.info("FATE %s %s succeeded.", self.job_kind, ref.job_id)
+            return self._result(context, ref, waited=True)
+        if event.outcome.value == "deadline" and self.stop_on_timeout and not event.stopped:
+            self._stop_quietly(ref, "deadline passed")
+        reason = None
+        if event.job_ended:
+            reason = failure_report(self.hook.task, ref.job_id, event.status or event.outcome.value, self.log,
+                                    ref.board_url) or None
+        raise event.exception_with(reason)  # type: ignore[misc]
+
+    def _stop_quietly(self, ref: JobRef, why: str) -> bool:
+        """Stop the FATE job (best effort); whether FATE accepted the stop."""
         try:
             self.log.warning("Stopping FATE %s %s (%s).", self.job_kind, ref.job_id, why)
             message = self.hook.job.stop(ref.job_id)
             self.log.info("FATE answered: %s", message)
+            return True
         except Exception as err:  # best effort
             self.log.warning("Could not stop FATE %s %s: %s", self.job_kind, ref.job_id, err)
+            return False
 
     def _push_job_xcoms(self, context: Context, ref: JobRef) -> None:
         ti = context["ti"]
         ti.xcom_push(key=JOB_ID_XCOM_KEY, value=ref.job_id)
-        if ref.board_url:
-            ti.xcom_push(key=BOARD_URL_XCOM_KEY, value=ref.board_url)
+        self.remember_board_url(context, ref.board_url)
         for key, value in self._extra_xcom(ref).items():
             if value is not None:
                 ti.xcom_push(key=key, value=value)
         self.log.info("FATE %s %s%s", self.job_kind, ref.job_id, f" - FATE Board: {ref.board_url}" if ref.board_url else "")
-
-    def _board_url(self, job_id: str, role: str | None, party_id: Any, server_url: str | None) -> str | None:
-        try:
-            base = self.hook.config.board_url
-        except Exception:
-            base = None
-        if (role is None or party_id is None) and server_url:
-            r, p = role_party_from_board_url(server_url)
-            role, party_id = role or r, party_id if party_id is not None else p
-        return build_board_url(base, job_id=job_id, role=role, party_id=party_id, server_url=server_url)
 
     @staticmethod
     def _series(context: Context, task: BaseOperator) -> int:
@@ -481,8 +442,9 @@ class FateFlowJobOperator(FateFlowBaseOperator):
             return None
         if record is None:
             return None
-        return JobRef(job_id=record.job_id, role=party[0], party_id=party[1],
-                      board_url=self._board_url(record.job_id, party[0], party[1], None), marker=marker)
+        return JobRef(job_id=record.job_id, role=party[0], party_id=party[1], marker=marker,
+                      board_url=self._board_url(record.job_id, party[0], party[1]),
+                      extra={"model_id": record.model_id, "model_version": record.model_version})
 
     def _attach_or_submit(self, context: Context) -> JobRef:
         marker = self._marker(context)
@@ -535,13 +497,14 @@ class FateFlowJobOperator(FateFlowBaseOperator):
 
     def _check_prior(self, prior: JobRef) -> JobRef | None:
         try:
-            record = self._query(prior, grace_started=None)
+            rows = self.hook.job.query(job_id=prior.job_id, role=prior.role, party_id=prior.party_id)
         except FateFlowError as err:
             if err.transient:  # FATE Flow could not say: a new job might duplicate the earlier one
                 raise
             self.log.warning("Could not query earlier FATE %s %s (%s); submitting a new one.", self.job_kind,
                              prior.job_id, err)
             return None
+        record = watched_row(rows, prior.role, prior.party_id)
         if record is None:
             self.log.warning("Earlier FATE %s %s no longer exists; submitting a new one.", self.job_kind,
                              prior.job_id)
@@ -556,25 +519,6 @@ class FateFlowJobOperator(FateFlowBaseOperator):
                          record.status_raw)
         return None
 
-    def _query(self, ref: JobRef, grace_started: float | None) -> JobRecord | None:
-        """The job's record (``None`` when the server does not know it)."""
-        records = self.hook.job.query(job_id=ref.job_id, role=ref.role, party_id=ref.party_id)
-        return _first(records)
-
-    def _query_tolerant(self, ref: JobRef, grace_started: float | None) -> JobRecord | None | FateFlowError:
-        """``_query``, but a transient failure (FATE Flow down or busy) is returned instead of raised.
-
-        The client has already retried the query; waiting goes on, as in the trigger, until the deadline.
-        """
-        try:
-            return self._query(ref, grace_started)
-        except FateFlowError as err:
-            if not err.transient:
-                raise
-            self.log.warning("Could not get the status of FATE %s %s (%s); trying again.", self.job_kind,
-                             ref.job_id, err)
-            return err
-
     def _deadline(self, context: Context, ref: JobRef) -> tuple[float | None, str | None]:
         """Epoch-seconds deadline of the wait, and which limit sets it."""
         candidates: list[tuple[float, str]] = []
@@ -588,52 +532,3 @@ class FateFlowJobOperator(FateFlowBaseOperator):
         if not candidates:
             return None, None
         return min(candidates)
-
-    def _poll_until_terminal(self, ref: JobRef, poll_interval: float, deadline: float | None,
-                             why: str | None) -> JobRecord:
-        started = time.time()
-        while True:
-            record = self._query_tolerant(ref, grace_started=started)
-            now = time.time()
-            if isinstance(record, FateFlowError):
-                pass  # unreachable or busy: already logged; wait and ask again
-            elif record is None:
-                if now - started > DEFAULT_NOT_FOUND_GRACE:
-                    raise FateFlowNotFoundError(
-                        f"FATE {self.job_kind} {ref.job_id} not found (role {ref.role}, party {ref.party_id})",
-                        operation="job.query",
-                    )
-            elif record.status.is_terminal:
-                return record
-            else:
-                self.log.info("FATE %s %s is %s (progress %s%%).", self.job_kind, ref.job_id,
-                              record.status_raw, record.progress if record.progress is not None else "?")
-            if deadline is not None and now >= deadline:
-                if self.stop_on_timeout:
-                    self._stop_quietly(ref, f"{why} passed")
-                raise FateFlowJobTimeoutError(
-                    f"FATE {self.job_kind} {ref.job_id} did not finish before its {why or 'deadline'} "
-                    f"({datetime.fromtimestamp(deadline).isoformat(timespec='seconds')})",
-                    job_id=ref.job_id, status="timeout",
-                )
-            wait = poll_interval if deadline is None else max(0.0, min(poll_interval, deadline - now))
-            time.sleep(wait)
-
-    def _finish(self, context: Context, ref: JobRef, record: JobRecord) -> Any:
-        if record.status.is_success:
-            self.log.info("FATE %s %s succeeded.", self.job_kind, ref.job_id)
-            return self._result(context, ref, record)
-        reason = failure_report(self.hook, ref, record.status_raw or record.status.value, self.log)
-        raise job_error(ref.job_id, record.status, reason)
-
-    @staticmethod
-    def _record_from_event(event: Mapping[str, Any]) -> JobRecord | None:
-        from airflow_provider_fateflow.client.results import JobRecord
-
-        raw = event.get("record")
-        if isinstance(raw, Mapping) and raw:
-            try:
-                return JobRecord.from_dict(raw)
-            except (KeyError, TypeError, ValueError):
-                return None
-        return None

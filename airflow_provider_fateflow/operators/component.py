@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
 from airflow_provider_fateflow.client.errors import FateFlowApiError, FateFlowInputError
+from airflow_provider_fateflow.common import no_retry
+from airflow_provider_fateflow.links.fateboard import FateBoardLink
 from airflow_provider_fateflow.operators.base import AirflowSkipException, FateFlowBaseOperator
 from airflow_provider_fateflow.operators.job import writable_directory
 
@@ -42,7 +44,8 @@ _THRESHOLD = re.compile(
 
 
 class MetricThresholdError(ValueError):
-    """A metric did not meet its threshold (the task fails; ``on_threshold_miss="skip"`` skips instead)."""
+    """A metric did not meet its threshold: the task fails without a retry (the same metrics would miss again);
+    ``on_threshold_miss="skip"`` skips instead."""
 
 
 class Threshold:
@@ -157,6 +160,7 @@ class ComponentMetricsOperator(_ComponentOperator):
     """
 
     template_fields: Sequence[str] = (*_ComponentOperator.template_fields, "thresholds")
+    operator_extra_links = (FateBoardLink(),)
 
     def __init__(self, *, thresholds: Sequence[str] | str | None = None, on_threshold_miss: str = "fail",
                  **kwargs: Any) -> None:
@@ -170,6 +174,9 @@ class ComponentMetricsOperator(_ComponentOperator):
         raw = self.thresholds or []
         gates = [parse_threshold(t) for t in ([raw] if isinstance(raw, str) else raw)]
         job_id, component, role, party = self._args()
+        self.remember_board_url(context, self._board_url(job_id, role, party))
+        self.log.info("Metrics of component %s of FATE job %s (as %s/%s)%s", component, job_id, role, party,
+                      f" - FATE Board: {self.fateflow_board_url}" if self.fateflow_board_url else "")
         metrics = self._call(self.hook.component.metric_all, job_id, role, party, component)
         if not metrics:
             self._check_party(job_id, role, party)
@@ -196,7 +203,7 @@ class ComponentMetricsOperator(_ComponentOperator):
             if self.on_threshold_miss == "skip":
                 self.log.warning("%s; skipping downstream tasks.", message)
                 raise AirflowSkipException(message)
-            raise MetricThresholdError(message)
+            raise no_retry(MetricThresholdError(message))  # the same metrics would miss again
         return result
 
 

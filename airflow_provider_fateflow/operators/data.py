@@ -29,8 +29,6 @@ from airflow_provider_fateflow.operators.job import writable_directory
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_fateflow.client.results import JobRecord
-
 __all__ = [
     "UploadDataOperator",
     "DownloadDataOperator",
@@ -131,33 +129,28 @@ class UploadDataOperator(FateFlowJobOperator):
     def _find_by_marker(self, context: Context, marker: str) -> JobRef | None:
         """Uploads carry no marker: find a recent upload job of the same table by this party."""
         try:
-            for job in self.hook.job.iter_recent(role="local", party_id=self._party_int,
-                                                 since_ms=self._since_ms(context)):
-                try:
-                    params = job.runtime_conf["component_parameters"]["role"]["local"]["0"]["upload_0"]  # type: ignore[index]
-                except (KeyError, TypeError):
-                    continue
-                # FATE keeps the table name as "name" in the upload job's conf
-                table = params.get("name", params.get("table_name"))
-                if params.get("namespace") == str(self.namespace) and table == str(self.table_name):
-                    return JobRef(job_id=job.job_id, role="local", party_id=self._party_int, marker=marker,
-                                  board_url=self._board_url(job.job_id, "local", self._party_int, None))
-        except Exception as err:
-            if isinstance(err, FateFlowError) and err.transient:  # could not say: do not risk a second upload
+            found = self.hook.data.find_upload(str(self.namespace), str(self.table_name), party_id=self._party_int,
+                                               since_ms=self._since_ms(context))
+        except FateFlowError as err:
+            if err.transient:  # could not say: do not risk a second upload
                 raise
             self.log.warning("Could not look for an earlier upload job: %s", err)
-        return None
+            return None
+        if found is None:
+            return None
+        return JobRef(job_id=found.job_id, role="local", party_id=found.party_id, marker=marker,
+                      board_url=found.board_url)
 
     def _submit(self, context: Context, marker: str) -> JobRef:
         result = self.hook.data.upload(self._conf(), drop=bool(self.drop), marker=marker)
         self.log.info("Upload job %s started for table %s/%s.", result.job_id, self.namespace, self.table_name)
         return JobRef(job_id=result.job_id, role="local", party_id=result.party_id, created=time.time(),
-                      board_url=self._board_url(result.job_id, "local", result.party_id, result.board_url))
+                      board_url=result.board_url)
 
-    def _result(self, context: Context, ref: JobRef, record: JobRecord | None) -> dict[str, Any]:
+    def _result(self, context: Context, ref: JobRef, waited: bool) -> dict[str, Any]:
         namespace, table = str(self.namespace), str(self.table_name)
         out: dict[str, Any] = {"namespace": namespace, "table_name": table, "count": None, "job_id": ref.job_id}
-        if record is None:  # not waited for
+        if not waited:
             return out
         info = self.hook.table.info(namespace, table)
         out["count"] = info.count
@@ -241,10 +234,10 @@ class DownloadDataOperator(FateFlowJobOperator):
         if self.party_id not in (None, ""):
             conf["party_id"] = self._party_int
         result = self.hook.data.download(conf)
-        return JobRef(job_id=result.job_id, role="local", party_id=self._party_int, created=time.time(),
-                      board_url=self._board_url(result.job_id, "local", self._party_int, result.board_url))
+        return JobRef(job_id=result.job_id, role="local", party_id=result.party_id, created=time.time(),
+                      board_url=result.board_url)
 
-    def _result(self, context: Context, ref: JobRef, record: JobRecord | None) -> str:
+    def _result(self, context: Context, ref: JobRef, waited: bool) -> str:
         return str(self.output_path)
 
 

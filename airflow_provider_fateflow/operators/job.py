@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_fateflow.client.errors import FateFlowInputError, FateFlowNotFoundError
 from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int, validate_dsl, validate_job_conf
+from airflow_provider_fateflow.client.wait import STALE_GRACE, watched_row
 from airflow_provider_fateflow.operators.base import FateFlowBaseOperator, FateFlowJobOperator, JobRef
 
 if TYPE_CHECKING:
@@ -64,16 +65,6 @@ def writable_directory(path: Any, what: str) -> Path:
     return directory
 
 
-def _model_info_from_record(record: JobRecord) -> dict[str, Any]:
-    raw = record.raw or {}
-    conf = raw.get("f_runtime_conf_on_party") or raw.get("runtime_conf_on_party") or record.runtime_conf or {}
-    params = (conf.get("job_parameters") or {}) if isinstance(conf, Mapping) else {}
-    common = params.get("common") or params  # the on-party conf keeps job_parameters flat
-    model_version = common.get("model_version")
-    return {"model_id": common.get("model_id"),
-            "model_version": None if model_version is None else str(model_version)}
-
-
 class SubmitJobOperator(FateFlowJobOperator):
     """Submit a FATE job (DSL v2), wait for it by default, and return its job id.
 
@@ -114,30 +105,18 @@ class SubmitJobOperator(FateFlowJobOperator):
         if self.dsl is not None:
             dsl = load_rendered_json(self, self.dsl, "job dsl", context, self.render_files)
             validate_dsl(dsl)
-        self._conf_dict, self._dsl_dict = conf, dsl
+        self._job_conf, self._job_dsl = conf, dsl
 
     def _lookup_party(self, context: Context) -> tuple[str, int] | None:
-        initiator = self._conf_dict["initiator"]
+        initiator = self._job_conf["initiator"]
         return str(initiator["role"]), party_id_int(initiator["party_id"], "conf.initiator.party_id")
-
-    def _find_by_marker(self, context: Context, marker: str) -> JobRef | None:
-        ref = super()._find_by_marker(context, marker)
-        if ref is not None:
-            try:
-                record = self._query(ref, grace_started=None)
-                if record is not None:
-                    ref.extra = _model_info_from_record(record)
-            except Exception as err:  # model info is a nicety
-                self.log.debug("could not read the model info of job %s: %s", ref.job_id, err)
-        return ref
 
     def _submit(self, context: Context, marker: str) -> JobRef:
         role, party = self._lookup_party(context)  # type: ignore[misc]
-        result = self.hook.job.submit(self._conf_dict, self._dsl_dict, marker=marker)
+        result = self.hook.job.submit(self._job_conf, self._job_dsl, marker=marker)
         self.log.info("Submitted FATE job %s (model %s, version %s).", result.job_id, result.model_id,
                       result.model_version)
-        return JobRef(job_id=result.job_id, role=role, party_id=party,
-                      board_url=self._board_url(result.job_id, role, party, result.board_url),
+        return JobRef(job_id=result.job_id, role=role, party_id=party, board_url=result.board_url,
                       created=time.time(),
                       extra={"model_id": result.model_id, "model_version": result.model_version})
 
@@ -189,6 +168,10 @@ class RerunJobOperator(FateFlowJobOperator):
     :param force: rerun even components that succeeded (default False).
     :param role: role to query the job with (default: the job's initiator).
     :param party_id: party to query the job with (default: the job's initiator).
+
+    Right after ``job/rerun`` FATE still reports the old run's status until its scheduler loop picks the
+    rerun up (about 2 s): the wait does not judge a status older than the rerun (for up to 60 s). A rerun
+    of a job that already succeeded (without ``force``) does nothing in FATE and succeeds at once.
     """
 
     template_fields: Sequence[str] = ("job_id", "component_name", "fateflow_conn_id")
@@ -207,40 +190,39 @@ class RerunJobOperator(FateFlowJobOperator):
         if not self.job_id:
             raise FateFlowInputError("job_id: missing")
 
-    def _initiator(self) -> tuple[str, int]:
-        if self.role and self.party_id is not None:
-            return str(self.role), int(self.party_id)
-        rows = self.hook.job.query(job_id=str(self.job_id))
-        if not rows:
-            raise FateFlowNotFoundError(f"FATE job {self.job_id} not found", operation="job.query")
-        row = next((r for r in rows if r.is_initiator), rows[0])
-        return (row.initiator_role or row.role), int(row.initiator_party_id if row.initiator_party_id is not None
-                                                      else row.party_id)
+    def _before(self) -> JobRecord:
+        """The row the rerun is watched with (``role``/``party_id``, else the initiator's), as it is now."""
+        role = self.role or None
+        party = None if self.party_id in (None, "") else party_id_int(self.party_id, "party_id")
+        rows = self.hook.job.query(job_id=str(self.job_id), role=role, party_id=party)
+        row = watched_row(rows, role, party)
+        if row is None:
+            raise FateFlowNotFoundError(f"FATE job {self.job_id} not found"
+                                        + (f" on {role}/{party}" if role or party is not None else ""),
+                                        operation="job.query")
+        return row
 
     def _find_by_marker(self, context: Context, marker: str) -> JobRef | None:
-        role, party = self._initiator()  # a retry: the earlier try may have rerun this very job
-        return JobRef(job_id=str(self.job_id), role=role, party_id=party,
-                      board_url=self._board_url(str(self.job_id), role, party, None), marker=marker)
+        row = self._before()  # a retry: the earlier try may have rerun this very job
+        return JobRef(job_id=str(self.job_id), role=row.role, party_id=row.party_id, marker=marker,
+                      board_url=self._board_url(str(self.job_id), row.role, row.party_id))
 
     def _submit(self, context: Context, marker: str) -> JobRef:
-        role, party = self._initiator()
+        before = self._before()
+        ref = JobRef(job_id=str(self.job_id), role=before.role, party_id=before.party_id, created=time.time(),
+                     board_url=self._board_url(str(self.job_id), before.role, before.party_id))
+        if before.status.is_success and not self.force:
+            # FATE answers a rerun of a successful job with success and does nothing: it stays successful.
+            self.log.info("FATE job %s already succeeded: nothing to rerun (force=True reruns it).", self.job_id)
+            return ref
         message = self.hook.job.rerun(str(self.job_id), self.component_name, self.force)
-        self.log.info("Rerunning FATE job %s: %s", self.job_id, message)
-        return JobRef(job_id=str(self.job_id), role=role, party_id=party,
-                      board_url=self._board_url(str(self.job_id), role, party, None), created=time.time())
-
-    def _query(self, ref: JobRef, grace_started: float | None) -> JobRecord | None:
-        record = super()._query(ref, grace_started)
-        # Right after job/rerun the old terminal status may still show for a moment: give it a few seconds.
-        if (record is not None and grace_started is not None and record.status.is_failure
-                and ref.created is not None and time.time() - ref.created < 5.0
-                and (record.end_time or 0) / 1000.0 < ref.created):
-            from dataclasses import replace
-
-            from airflow_provider_fateflow.client.status import JobStatus
-
-            return replace(record, status=JobStatus.WAITING)
-        return record
+        self.log.info("Rerunning FATE job %s (it was %s): %s", self.job_id, before.status_raw, message)
+        if before.status.is_terminal and before.end_time is not None:
+            # Until FATE's scheduler loop picks the rerun up (about 2 s) the job still shows the old run's end
+            # status: the wait ignores an end that is not newer than this one.
+            ref.stale_end_time = before.end_time
+            ref.stale_until = time.time() + STALE_GRACE
+        return ref
 
 
 class CleanJobOperator(FateFlowBaseOperator):

@@ -4,7 +4,10 @@ A training job's ``model_version`` (its job id) is a *parent* version that FATE 
 deployed (API.md §8.7): predict jobs, ``model/load`` and ``model/bind`` need the NEW version that
 ``model/deploy`` returns. :class:`ModelLoadOperator` and :class:`ModelBindOperator` accept either: given
 a training job id (a parent version) they deploy it first (``deploy_if_needed=True``) and use the new
-version; given a deployed version they use it as is.
+version; given a deployed version they use it as is. One parent version is deployed once per DAG run: a
+load or bind whose upstream tasks (a :class:`ModelDeployOperator`, or a load that deployed) already deployed
+that parent version uses that deployment (XCom ``fateflow_deployment``), so bind binds the version load
+loaded.
 """
 from __future__ import annotations
 
@@ -12,16 +15,16 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_fateflow.client.errors import FateFlowApiError, FateFlowInputError, FateFlowNotFoundError
-from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int
-from airflow_provider_fateflow.links.fateboard import role_party_from_board_url
+from airflow_provider_fateflow.client.errors import FateFlowInputError, FateFlowNotFoundError
+from airflow_provider_fateflow.client.inputs import load_json_arg
+from airflow_provider_fateflow.client.wait import watched_row
 from airflow_provider_fateflow.operators.base import FateFlowBaseOperator, FateFlowJobOperator, JobRef
-from airflow_provider_fateflow.operators.job import _model_info_from_record, writable_directory
+from airflow_provider_fateflow.operators.job import writable_directory
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_fateflow.client.results import JobRecord, PartyResults
+    from airflow_provider_fateflow.client.results import PartyResults
 
 __all__ = [
     "ModelDeployOperator",
@@ -31,42 +34,61 @@ __all__ = [
     "ModelRestoreOperator",
     "ModelExportOperator",
     "ModelImportOperator",
+    "DEPLOYMENT_XCOM_KEY",
 ]
+
+#: XCom key of a deployment a task made: ``{"parent_version", "model_id", "model_version"}``.
+DEPLOYMENT_XCOM_KEY = "fateflow_deployment"
 
 
 def _party_results(result: PartyResults) -> dict[str, Any]:
-    return {"retcode": result.retcode, "retmsg": result.retmsg,
-            "parties": {role: {str(p): c for p, c in parties.items()} for role, parties in result.parties.items()},
-            "detail": result.detail}
+    """The XCom of a load or bind (docs/operators.md): ``ok``, FATE's ``message`` and each party's outcome."""
+    return {"ok": result.ok, "message": result.message,
+            "parties": {role: {str(party): {"ok": code == 0, "message": result.party_message(role, party)}
+                               for party, code in parties.items()}
+                        for role, parties in result.parties.items()}}
 
 
 class _ModelMixin(FateFlowBaseOperator):
     """Resolves ``job_id`` / ``model_id`` + ``model_version`` to a model, deploying a parent version."""
 
     def _model_of_job(self, job_id: str) -> tuple[str, str]:
-        rows = self.hook.job.query(job_id=str(job_id))
-        if not rows:
+        row = watched_row(self.hook.job.query(job_id=str(job_id)), None, None)
+        if row is None:
             raise FateFlowNotFoundError(f"FATE job {job_id} not found", operation="job.query")
-        row = next((r for r in rows if r.is_initiator), rows[0])
-        info = _model_info_from_record(row)
-        if not info.get("model_id"):
+        if not row.model_id:
             raise FateFlowInputError(f"job {job_id} has no model (no model_id in its runtime conf)")
-        return str(info["model_id"]), str(info.get("model_version") or job_id)
+        return row.model_id, row.model_version or str(job_id)
 
     def _is_parent(self, model_id: str | None, model_version: str) -> bool:
         try:
             records = self.hook.model.query(model_id=model_id, model_version=str(model_version))
         except FateFlowNotFoundError:
             records = []
-        except FateFlowApiError as err:  # "cannot find model" comes back as retcode 100
-            if err.retcode != 100:
-                raise
-            records = []
         if not records:
             raise FateFlowNotFoundError(
                 f"no model with version {model_version}" + (f" (model id {model_id})" if model_id else "")
                 + ": give a training job id, or a version returned by model deploy", operation="model.query")
-        return any(bool((r.raw or {}).get("f_parent", (r.raw or {}).get("parent"))) for r in records)
+        return any(bool(r.parent) for r in records)
+
+    def _remember_deployment(self, context: Context, parent_version: str, model_id: str, model_version: str) -> None:
+        context["ti"].xcom_push(key=DEPLOYMENT_XCOM_KEY, value={
+            "parent_version": str(parent_version), "model_id": model_id, "model_version": model_version})
+
+    def _earlier_deployment(self, context: Context, parent_version: str) -> tuple[str, str] | None:
+        """``(model_id, version)`` an upstream task of this DAG run deployed ``parent_version`` as, if any."""
+        upstream = [t.task_id for t in self.get_flat_relatives(upstream=True) if isinstance(t, _ModelMixin)]
+        if not upstream:
+            return None
+        try:
+            found = context["ti"].xcom_pull(task_ids=upstream, key=DEPLOYMENT_XCOM_KEY)
+        except Exception as err:  # looking is a nicety: deploying again is what happened before
+            self.log.warning("Could not read the deployments of upstream tasks: %s", err)
+            return None
+        for value in found or []:
+            if isinstance(value, dict) and value.get("parent_version") == str(parent_version):
+                return str(value["model_id"]), str(value["model_version"])
+        return None
 
     def _deployed_version(self, model_id: str | None, version: str, deploy_if_needed: bool,
                           context: Context) -> tuple[str | None, str]:
@@ -77,12 +99,18 @@ class _ModelMixin(FateFlowBaseOperator):
                 f"model version {version} is a training (parent) version, which FATE never loads or binds: "
                 "deploy it first (ModelDeployOperator) or set deploy_if_needed=True"
             )
+        earlier = self._earlier_deployment(context, version)
+        if earlier is not None:
+            self.log.info("Model version %s is a training (parent) version, deployed upstream in this DAG run as "
+                          "%s: using that.", version, earlier[1])
+            return earlier
         if not model_id:
             model_id, _ = self._model_of_job(version)
         deployed = self.hook.model.deploy(model_id, version)
         self.log.info("Model version %s is a training (parent) version: deployed it as %s.", version,
                       deployed.model_version)
         context["ti"].xcom_push(key="deployed_model_version", value=deployed.model_version)
+        self._remember_deployment(context, version, deployed.model_id, deployed.model_version)
         return deployed.model_id, deployed.model_version
 
 
@@ -125,6 +153,7 @@ class ModelDeployOperator(_ModelMixin):
         self.log.info("Deployed model %s version %s as version %s.", model_id, version, result.model_version)
         context["ti"].xcom_push(key="model_id", value=result.model_id)
         context["ti"].xcom_push(key="model_version", value=result.model_version)
+        self._remember_deployment(context, str(version), result.model_id, result.model_version)
         return result.model_version
 
 
@@ -163,7 +192,8 @@ class _ServingOperator(_ModelMixin):
 class ModelLoadOperator(_ServingOperator):
     """Publish a deployed model to FATE-Serving (``model/load``).
 
-    Returns ``{"model_id", "model_version", "retcode", "parties", "detail"}``; pushes ``model_version``.
+    Returns ``{"model_id", "model_version", "ok", "message", "parties"}`` (``parties``: ``{role: {party_id:
+    {"ok", "message"}}}``); pushes ``model_version``.
 
     :param job_id: a training job id or a deployed model version (templated).
     :param model_id: the model id (optional; speeds up the lookup).
@@ -175,9 +205,7 @@ class ModelLoadOperator(_ServingOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         conf, model_id, version = self._resolve(context)
         result = self.hook.model.load(conf=conf) if conf is not None else self.hook.model.load(job_id=version)
-        if not result.ok:
-            raise FateFlowApiError(f"model load failed on some parties: {result.detail}", operation="model.load",
-                                   retcode=result.retcode, retmsg=result.retmsg, data=result.detail)
+        result.raise_for_failure("model.load")
         self.log.info("Loaded model %s version %s into FATE-Serving.", model_id, version)
         context["ti"].xcom_push(key="model_version", value=version)
         return {"model_id": model_id, "model_version": version, **_party_results(result)}
@@ -186,7 +214,7 @@ class ModelLoadOperator(_ServingOperator):
 class ModelBindOperator(_ServingOperator):
     """Bind a FATE-Serving ``service_id`` to a loaded model (``model/bind``).
 
-    Returns ``{"service_id", "model_id", "model_version", "retmsg"}``.
+    Returns ``{"service_id", "model_id", "model_version", "message"}``.
 
     :param service_id: the serving service id (templated).
     :param job_id: a training job id or a deployed model version (templated).
@@ -211,13 +239,11 @@ class ModelBindOperator(_ServingOperator):
         if self.servings:
             payload["servings"] = list(self.servings)
         result = self.hook.model.bind(payload) if conf is not None else self.hook.model.bind(payload, job_id=version)
-        if not result.ok:
-            raise FateFlowApiError(f"model bind failed: {result.retmsg}", operation="model.bind",
-                                   retcode=result.retcode, retmsg=result.retmsg, data=result.detail)
+        result.raise_for_failure("model.bind")
         self.log.info("Bound service %s to model %s version %s: %s", payload["service_id"], model_id, version,
-                      result.retmsg)
+                      result.message)
         return {"service_id": payload["service_id"], "model_id": model_id, "model_version": version,
-                "retmsg": result.retmsg}
+                "message": result.message}
 
 
 class _ModelJobOperator(FateFlowJobOperator):
@@ -248,14 +274,12 @@ class _ModelJobOperator(FateFlowJobOperator):
     def _submit(self, context: Context, marker: str) -> JobRef:
         call = self.hook.model.store if self.operation == "store" else self.hook.model.restore
         result = call(self._conf())
-        role, party = role_party_from_board_url(result.board_url)
-        role, party_id = role or "local", party_id_int(party if party is not None else 0, "party_id")
         self.log.info("Model %s job %s started for %s/%s.", self.operation, result.job_id, self.model_id,
                       self.model_version)
-        return JobRef(job_id=result.job_id, role=role, party_id=party_id, created=time.time(),
-                      board_url=self._board_url(result.job_id, role, party_id, result.board_url))
+        return JobRef(job_id=result.job_id, role=result.role, party_id=result.party_id, created=time.time(),
+                      board_url=result.board_url)
 
-    def _result(self, context: Context, ref: JobRef, record: JobRecord | None) -> dict[str, Any]:
+    def _result(self, context: Context, ref: JobRef, waited: bool) -> dict[str, Any]:
         return {"job_id": ref.job_id, "model_id": str(self.model_id), "model_version": str(self.model_version)}
 
 

@@ -1,75 +1,56 @@
 """Sensors: a job reaches a status, a component reaches a status, a table exists.
 
-All three work in ``poke``, ``reschedule`` and deferrable mode (``deferrable=True`` pokes once, then
-waits in the triggerer until ``timeout``). Nothing is kept on the worker between pokes: in reschedule
-mode the not-found grace period is measured from the first reschedule date Airflow keeps. FATE Flow
-being unreachable or busy (a transient error) counts as "not yet", so a FATE Flow restart does not fail a
-sensor; its ``timeout`` bounds the wait.
+All three work in ``poke``, ``reschedule`` and deferrable mode (``deferrable=True`` pokes once, then waits
+in the triggerer until ``timeout``). A poke and the trigger judge with the same code
+(:mod:`airflow_provider_fateflow.client.wait`) and end in the same :meth:`_FateFlowSensor._finish`, so a
+wait raises the same exception in every mode. Nothing is kept on the worker between pokes: in reschedule
+mode the not-found grace period is measured from the first reschedule date Airflow keeps. FATE Flow being
+unreachable or busy (a transient error) counts as "not yet", so a FATE Flow restart does not fail a sensor;
+its ``timeout`` bounds the wait.
 """
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_fateflow.client.errors import (
-    FateFlowError,
-    FateFlowInputError,
-    FateFlowNotFoundError,
-    summarize_retmsg,
-)
+from airflow_provider_fateflow.client.board import board_url
+from airflow_provider_fateflow.client.errors import FateFlowError, FateFlowInputError
 from airflow_provider_fateflow.client.inputs import party_id_int
 from airflow_provider_fateflow.client.status import JobStatus, TaskStatus
-from airflow_provider_fateflow.hooks.fateflow import DEFAULT_CONN_ID, FateFlowHook
-from airflow_provider_fateflow.links.fateboard import (
-    BOARD_URL_XCOM_KEY,
-    FateBoardLink,
-    build_board_url,
-)
-from airflow_provider_fateflow.operators.base import (
-    HOOK_PARAM_NAMES,
-    JobRef,
-    default_deferrable,
+from airflow_provider_fateflow.client.wait import (
+    JobWatch,
+    TableWatch,
+    TaskWatch,
+    Progress,
+    WaitEvent,
     failure_report,
-    job_error,
+    poll,
+    statuses,
+    watched_row,
 )
-from airflow_provider_fateflow.triggers.records import compact_record, evaluate_tasks
+from airflow_provider_fateflow.common import FateFlowTaskMixin, default_deferrable, hook_for, task_error
+from airflow_provider_fateflow.hooks.fateflow import DEFAULT_CONN_ID
+from airflow_provider_fateflow.links.fateboard import FateBoardLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.triggers.base import BaseTrigger
 
-try:  # Airflow 3.2+
-    from airflow.sdk.exceptions import AirflowSensorTimeout
-except ImportError:  # Airflow 3.1
-    from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef]
+    from airflow_provider_fateflow.hooks.fateflow import FateFlowHook
 
 __all__ = ["JobStatusSensor", "TaskStatusSensor", "TableExistsSensor"]
 
 
-def _normalize(values: Iterable[Any] | str | None, enum: Any, default: Sequence[str], what: str) -> list[str]:
-    if values is None:
-        return list(default)
-    if isinstance(values, str):
-        values = [values]
-    out = []
-    for value in values:
-        parsed = enum.parse(value)
-        if parsed is enum.UNKNOWN:
-            raise FateFlowInputError(
-                f"{what}: unknown status {value!r}; use {sorted(m.value for m in enum if m is not enum.UNKNOWN)}"
-            )
-        out.append(parsed.value)
-    if not out:
-        raise FateFlowInputError(f"{what}: give at least one status")
-    return sorted(set(out))
+def _party(value: Any) -> int | None:
+    return None if value in (None, "") else party_id_int(value, "party_id")
 
 
-class _FateFlowSensor(BaseSensorOperator):
+class _FateFlowSensor(FateFlowTaskMixin, BaseSensorOperator):
     """Connection, hook parameters, deferral and the not-found grace shared by the sensors.
 
     :param fateflow_conn_id: the Airflow connection (default ``fateflow_default``).
@@ -80,6 +61,7 @@ class _FateFlowSensor(BaseSensorOperator):
     """
 
     ui_color = "#e8f4fd"
+    _sensor_policy = True
 
     def __init__(self, *, fateflow_conn_id: str = DEFAULT_CONN_ID, hook_params: dict[str, Any] | None = None,
                  deferrable: bool = default_deferrable(), not_found_timeout: float | None = 120.0,
@@ -90,14 +72,11 @@ class _FateFlowSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.not_found_timeout = not_found_timeout
         self._first_poke: float | None = None
+        self._progress = Progress()
 
     @cached_property
     def hook(self) -> FateFlowHook:
-        params = dict(self.hook_params or {})
-        unknown = sorted(set(params) - HOOK_PARAM_NAMES)
-        if unknown:
-            raise FateFlowInputError(f"hook_params: unknown key(s) {unknown}; allowed: {sorted(HOOK_PARAM_NAMES)}")
-        return FateFlowHook(self.fateflow_conn_id, **params)
+        return hook_for(self.fateflow_conn_id, self.hook_params)
 
     def _started(self, context: Context) -> float:
         """Epoch seconds of the first poke (the first reschedule date in reschedule mode)."""
@@ -112,50 +91,45 @@ class _FateFlowSensor(BaseSensorOperator):
             self._first_poke = time.time()
         return self._first_poke
 
-    def _missing(self, context: Context, what: str) -> bool:
-        """Log and return False while within the grace period; raise after it."""
-        waited = time.time() - self._started(context)
-        if self.not_found_timeout is not None and waited >= self.not_found_timeout:
-            raise FateFlowNotFoundError(
-                f"{what} not found: FATE Flow has not known it for {waited:.0f} s "
-                f"(not_found_timeout={self.not_found_timeout:.0f} s). Check the id, role and party.",
-            )
-        self.log.warning("%s not found (yet); waiting up to %s s.", what,
-                         "∞" if self.not_found_timeout is None else f"{self.not_found_timeout:.0f}")
-        return False
+    # -- what subclasses say -------------------------------------------------------------------------------
+    def watch(self) -> JobWatch | TaskWatch | TableWatch:
+        """What is awaited, from the rendered arguments (:class:`FateFlowInputError` when they are bad)."""
+        raise NotImplementedError
 
-    def _check_party(self, job_id: str, role: str | None, party_id: int | None) -> None:
-        """A clear error when the job exists but not on that role/party."""
-        if role is None and party_id is None:
-            return
-        rows = self.hook.job.query(job_id=job_id)
-        if rows:
-            parties = ", ".join(sorted({f"{r.role}/{r.party_id}" for r in rows}))
-            raise FateFlowInputError(f"job {job_id} has no party {role}/{party_id}; it runs on {parties}")
+    def _trigger(self, watch: Any, context: Context, grace: float | None) -> BaseTrigger:
+        """The trigger to wait in (deferrable mode), with ``grace`` seconds of not-found tolerance left."""
+        raise NotImplementedError
 
-    def _grace_left(self, context: Context) -> float | None:
-        if self.not_found_timeout is None:
-            return None
-        return max(0.0, self.not_found_timeout - (time.time() - self._started(context)))
+    def _xcom(self, event: WaitEvent) -> Any:
+        """The sensor's return value for a successful wait."""
+        raise NotImplementedError
 
-    def _deadline(self, context: Context) -> float:
-        return self._started(context) + float(self.timeout)
-
+    # -- one poke, one ending ----------------------------------------------------------------------------------
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        """One check (:meth:`_poke`). FATE Flow being unreachable or busy (a transient error, after the
-        client's own retries) is logged and counts as "not yet": the sensor's ``timeout`` bounds the wait,
-        as in the trigger, so a FATE Flow restart does not fail the sensor."""
+        """One check. FATE Flow being unreachable or busy (a transient error, after the client's own retries)
+        counts as "not yet": the sensor's ``timeout`` bounds the wait, as in the trigger."""
         try:
-            return self._poke(context)
+            return self._check(context)
         except FateFlowError as err:
             if not err.transient:
                 raise
-            self.log.warning("FATE Flow is unreachable or busy (%s); checking again in %s s.", err,
-                             self.poke_interval)
+            self.log.warning("FATE Flow is unreachable or busy (%s); checking again in %s s.", err, self.poke_interval)
             return False
 
-    def _poke(self, context: Context) -> bool | PokeReturnValue:
-        raise NotImplementedError
+    def _check(self, context: Context) -> bool | PokeReturnValue:
+        """One poll, judged; transient failures are raised (for :meth:`poke` to wait out)."""
+        watch = self.watch()
+        event, answer = poll(self.hook, watch, time.time() - self._started(context))
+        self._seen(context, watch, answer)
+        if event is None:
+            return False
+        return PokeReturnValue(True, self._finish(context, event))
+
+    def _seen(self, context: Context, watch: Any, answer: Any) -> None:
+        """Log where the wait is when it changed (and, for a job, keep its board link)."""
+        line = self._progress.change(watch, answer)
+        if line:
+            self.log.info("%s", line)
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
@@ -163,23 +137,33 @@ class _FateFlowSensor(BaseSensorOperator):
         first = self.poke(context)
         if first:
             return first.xcom_value if isinstance(first, PokeReturnValue) else None
-        self.defer(trigger=self._trigger(context), method_name="execute_complete")
+        waited = time.time() - self._started(context)
+        grace = None if self.not_found_timeout is None else max(0.0, self.not_found_timeout - waited)
+        self.defer(trigger=self._trigger(self.watch(), context, grace), method_name="execute_complete")
 
-    def _trigger(self, context: Context) -> BaseTrigger:
-        """The trigger to wait in (deferrable mode, after a first poke that was not enough)."""
-        raise NotImplementedError
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger: the same ending as a poke's."""
+        return self._finish(context, WaitEvent.from_dict(event))
 
-    def _raise_event(self, event: dict[str, Any]) -> None:
-        """Raise for a non-success trigger event."""
-        reason = event.get("reason")
-        message = event.get("message") or repr(event)
-        if event.get("status") == "timeout" and reason in ("sensor_timeout", "deadline"):
-            raise AirflowSensorTimeout(f"Sensor has timed out: {message}")
-        if reason == "not_found":
-            raise FateFlowNotFoundError(message)
-        if reason == "bad_party":
-            raise FateFlowInputError(message)
-        raise FateFlowError(message)
+    def _deadline(self, context: Context) -> float:
+        return self._started(context) + float(self.timeout)
+
+    def _finish(self, context: Context, event: WaitEvent) -> Any:
+        """The return value of a successful wait, or raise what the event means (any mode)."""
+        if event.succeeded:
+            self.log.info("%s.", event.message)
+            return self._xcom(event)
+        reason = self._report(event) if event.job_ended else None
+        err = event.exception_with(reason)
+        raise task_error(err, sensor=True)
+
+    def _report(self, event: WaitEvent) -> str | None:
+        return None
+
+    def _trigger_kwargs(self, context: Context, grace: float | None) -> dict[str, Any]:
+        return {"fateflow_conn_id": self.fateflow_conn_id, "poll_interval": float(self.poke_interval),
+                "deadline": self._deadline(context), "deadline_reason": "sensor_timeout",
+                "not_found_timeout": grace, "hook_params": self.hook_params or None}
 
 
 class JobStatusSensor(_FateFlowSensor):
@@ -187,11 +171,13 @@ class JobStatusSensor(_FateFlowSensor):
 
     A job that ends failed, canceled or timed out fails the sensor with FATE's reason (the failed
     components and their error reports are logged), unless that status is a target. An unknown job
-    fails after ``not_found_timeout``; a role/party the job does not have fails at once. Returns
-    ``{"job_id", "status", "record"}``; pushes ``board_url`` for the FATE Board link.
+    fails after ``not_found_timeout``; a role/party the job does not have fails at once. Without
+    ``role``/``party_id`` the initiator's row is watched, in every mode. Returns ``{"job_id", "status",
+    "role", "party_id", "record"}`` (``record``: the row in plain names, see docs/operators.md); pushes
+    ``board_url`` for the FATE Board link.
 
     :param job_id: the FATE job id (templated).
-    :param role: role to query with (default: the job's initiator row, the authoritative status).
+    :param role: role to query with (default: the job's initiator, the authoritative status).
     :param party_id: party to query with.
     :param target_statuses: statuses that satisfy the sensor: ``success`` (default), ``running``,
         ``waiting``, ``failed``, ``canceled``, ``timeout``...
@@ -208,73 +194,48 @@ class JobStatusSensor(_FateFlowSensor):
         self.party_id = party_id
         self.target_statuses = target_statuses
 
-    def _args(self) -> tuple[str, str | None, int | None, list[str]]:
+    def watch(self) -> JobWatch:
         if not self.job_id:
             raise FateFlowInputError("job_id: missing")
-        party = None if self.party_id in (None, "") else party_id_int(self.party_id, "party_id")
-        targets = _normalize(self.target_statuses, JobStatus, [JobStatus.SUCCESS.value], "target_statuses")
-        return str(self.job_id), self.role or None, party, targets
+        return JobWatch(job_id=str(self.job_id), role=self.role or None, party_id=_party(self.party_id),
+                        targets=statuses(self.target_statuses, JobStatus, [JobStatus.SUCCESS], "target_statuses"),
+                        not_found_timeout=self.not_found_timeout)
 
-    def _push_board_url(self, context: Context, job_id: str, role: str | None, party_id: Any) -> None:
+    def _link(self, context: Context | None, job_id: str, role: Any, party_id: Any) -> str | None:
         try:
-            url = build_board_url(self.hook.config.board_url, job_id=job_id, role=role, party_id=party_id)
-            if url:
-                context["ti"].xcom_push(key=BOARD_URL_XCOM_KEY, value=url)
+            url = board_url(self.hook.config.board_url, job_id=job_id, role=role, party_id=party_id)
         except Exception as err:  # the link is a nicety
             self.log.debug("no board link: %s", err)
+            return None
+        if url and url != self.fateflow_board_url:
+            self.remember_board_url(context, url)
+        return url
 
-    def _poke(self, context: Context) -> bool | PokeReturnValue:
-        job_id, role, party_id, targets = self._args()
-        rows = self.hook.job.query(job_id=job_id, role=role, party_id=party_id)
-        if not rows:
-            self._check_party(job_id, role, party_id)
-            return self._missing(context, f"FATE job {job_id}")
-        record = next((r for r in rows if r.is_initiator), rows[0]) if role is None else rows[0]
-        if not self._first_poke_done(context):
-            self._push_board_url(context, job_id, record.role, record.party_id)
-        status = record.status
-        self.log.info("FATE job %s is %s (progress %s%%); waiting for %s.", job_id, record.status_raw,
-                      record.progress if record.progress is not None else "?", "/".join(targets))
-        if status.value in targets:
-            return PokeReturnValue(True, {"job_id": job_id, "status": status.value,
-                                          "record": compact_record(record.raw)})
-        if status.is_terminal:
-            ref = JobRef(job_id=job_id, role=record.role, party_id=record.party_id,
-                         board_url=build_board_url(self.hook.config.board_url, job_id=job_id, role=record.role,
-                                                   party_id=record.party_id))
-            reason = failure_report(self.hook, ref, status.value, self.log)
-            raise job_error(job_id, status, reason)
-        return False
+    def _seen(self, context: Context, watch: Any, answer: Any) -> None:
+        super()._seen(context, watch, answer)
+        row = watched_row(answer, watch.role, watch.party_id)
+        if row is not None:
+            self._link(context, watch.job_id, row.role, row.party_id)
 
-    def _first_poke_done(self, context: Context) -> bool:
-        done = getattr(self, "_board_pushed", False)
-        self._board_pushed = True
-        return done
-
-    def _trigger(self, context: Context) -> BaseTrigger:
-        job_id, role, party_id, targets = self._args()
+    def _trigger(self, watch: JobWatch, context: Context, grace: float | None) -> BaseTrigger:
         from airflow_provider_fateflow.triggers.fateflow import JobStatusTrigger
 
-        return JobStatusTrigger(
-            job_id=job_id, role=role, party_id=party_id, fateflow_conn_id=self.fateflow_conn_id,
-            poll_interval=float(self.poke_interval), deadline=self._deadline(context),
-            deadline_reason="sensor_timeout", stop_on_timeout=False, target_statuses=targets,
-            not_found_timeout=self._grace_left(context), cancel_on_kill=False,
-            hook_params=self.hook_params or None,
-        )
+        return JobStatusTrigger(job_id=watch.job_id, role=watch.role, party_id=watch.party_id,
+                                target_statuses=list(watch.targets), stop_on_timeout=False, cancel_on_kill=False,
+                                **self._trigger_kwargs(context, grace))
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        event = event or {}
-        if event.get("status") == "success":
-            self.log.info("%s", event.get("message"))
-            return {"job_id": event.get("job_id"), "status": event.get("job_status"), "record": event.get("record")}
-        if event.get("reason") == "job":
-            ref = JobRef(job_id=str(event.get("job_id")), role=event.get("role"), party_id=event.get("party_id"),
-                         board_url=None)
-            reason = failure_report(self.hook, ref, event.get("job_status") or event["status"], self.log,
-                                    event.get("tasks")) or event.get("message")
-            raise job_error(ref.job_id, event.get("job_status") or event["status"], reason)
-        self._raise_event(event)
+    def _finish(self, context: Context, event: WaitEvent) -> Any:
+        if event.job_id and event.role is not None:  # resumed in a new process: keep the link for this try
+            self._link(None, event.job_id, event.role, event.party_id)
+        return super()._finish(context, event)
+
+    def _report(self, event: WaitEvent) -> str | None:
+        return failure_report(self.hook.task, str(event.job_id), event.status or event.outcome.value, self.log,
+                              self.fateflow_board_url) or None
+
+    def _xcom(self, event: WaitEvent) -> dict[str, Any]:
+        return {"job_id": event.job_id, "status": event.status, "role": event.role, "party_id": event.party_id,
+                "record": event.record}
 
 
 class TaskStatusSensor(_FateFlowSensor):
@@ -303,59 +264,34 @@ class TaskStatusSensor(_FateFlowSensor):
         self.party_id = party_id
         self.target_statuses = target_statuses
 
-    def _args(self) -> tuple[str, str, str | None, int | None, list[str]]:
+    def watch(self) -> TaskWatch:
         if not self.job_id:
             raise FateFlowInputError("job_id: missing")
         if not self.component_name:
             raise FateFlowInputError("component_name: missing")
-        party = None if self.party_id in (None, "") else party_id_int(self.party_id, "party_id")
-        targets = _normalize(self.target_statuses, TaskStatus,
-                             [TaskStatus.SUCCESS.value, TaskStatus.PASS.value], "target_statuses")
-        return str(self.job_id), str(self.component_name), self.role or None, party, targets
+        return TaskWatch(job_id=str(self.job_id), component_name=str(self.component_name), role=self.role or None,
+                         party_id=_party(self.party_id),
+                         targets=statuses(self.target_statuses, TaskStatus, [TaskStatus.SUCCESS, TaskStatus.PASS],
+                                          "target_statuses"),
+                         not_found_timeout=self.not_found_timeout)
 
-    def _poke(self, context: Context) -> bool | PokeReturnValue:
-        job_id, component, role, party_id, targets = self._args()
-        rows = self.hook.task.query(job_id=job_id, component_name=component, role=role, party_id=party_id)
-        if not rows:
-            self._check_party(job_id, role, party_id)
-            return self._missing(context, f"component {component} of FATE job {job_id}")
-        verdict, task = evaluate_tasks(rows, targets)
-        self.log.info("Component %s of FATE job %s: %s; waiting for %s.", component, job_id,
-                      ", ".join(f"{r.role}/{r.party_id}={r.status.value}" for r in rows), "/".join(targets))
-        if verdict == "success":
-            return PokeReturnValue(True, {"job_id": job_id, "component_name": component,
-                                          "status": task.status.value, "record": compact_record(task.raw, True)})
-        if verdict == "failed":
-            if task.error_report:
-                self.log.error("FATE error report of %s on %s/%s:\n%s", component, task.role, task.party_id,
-                               task.error_report)
-            report = f": {summarize_retmsg(task.error_report, 300)}" if task.error_report else ""
-            raise job_error(job_id, task.status.value,
-                            f"component {component} ended {task.status.value} on {task.role}/{task.party_id}{report}")
-        return False
-
-    def _trigger(self, context: Context) -> BaseTrigger:
-        job_id, component, role, party_id, targets = self._args()
+    def _trigger(self, watch: TaskWatch, context: Context, grace: float | None) -> BaseTrigger:
         from airflow_provider_fateflow.triggers.fateflow import TaskStatusTrigger
 
-        return TaskStatusTrigger(
-            job_id=job_id, component_name=component, role=role, party_id=party_id, target_statuses=targets,
-            fateflow_conn_id=self.fateflow_conn_id, poll_interval=float(self.poke_interval),
-            deadline=self._deadline(context), deadline_reason="sensor_timeout",
-            not_found_timeout=self._grace_left(context), hook_params=self.hook_params or None,
-        )
+        return TaskStatusTrigger(job_id=watch.job_id, component_name=watch.component_name, role=watch.role,
+                                 party_id=watch.party_id, target_statuses=list(watch.targets),
+                                 **self._trigger_kwargs(context, grace))
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        event = event or {}
-        if event.get("status") == "success":
-            return {"job_id": event.get("job_id"), "component_name": event.get("component_name"),
-                    "status": event.get("task_status"), "record": event.get("record")}
-        if event.get("reason") == "task":
-            report = (event.get("record") or {}).get("f_error_report")
-            if report:
-                self.log.error("FATE error report:\n%s", report)
-            raise job_error(str(event.get("job_id")), event.get("task_status") or event["status"], event.get("message"))
-        self._raise_event(event)
+    def _report(self, event: WaitEvent) -> str | None:
+        report = event.record.get("error_report")
+        if report:
+            self.log.error("FATE error report of %s on %s/%s:\n%s", event.component_name, event.record.get("role"),
+                           event.record.get("party_id"), report)
+        return None
+
+    def _xcom(self, event: WaitEvent) -> dict[str, Any]:
+        return {"job_id": event.job_id, "component_name": event.component_name, "status": event.status,
+                "record": event.record}
 
 
 class TableExistsSensor(_FateFlowSensor):
@@ -378,7 +314,7 @@ class TableExistsSensor(_FateFlowSensor):
         self.table_name = table_name
         self.min_rows = min_rows
 
-    def _args(self) -> tuple[str, str, int | None]:
+    def watch(self) -> TableWatch:
         if not self.namespace or not self.table_name:
             raise FateFlowInputError("namespace and table_name are required")
         minimum = None
@@ -387,33 +323,15 @@ class TableExistsSensor(_FateFlowSensor):
                 minimum = int(self.min_rows)  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 raise FateFlowInputError(f"min_rows must be an integer, got {self.min_rows!r}") from None
-        return str(self.namespace), str(self.table_name), minimum
+        return TableWatch(namespace=str(self.namespace), table_name=str(self.table_name), min_rows=minimum)
 
-    def _poke(self, context: Context) -> bool | PokeReturnValue:
-        namespace, table, minimum = self._args()
-        info = self.hook.table.info(namespace, table)
-        if not info.exists:
-            self.log.info("Table %s/%s does not exist yet.", namespace, table)
-            return False
-        if minimum is not None and (info.count or 0) < minimum:
-            self.log.info("Table %s/%s has %s rows; waiting for %d.", namespace, table, info.count, minimum)
-            return False
-        self.log.info("Table %s/%s exists with %s rows.", namespace, table, info.count)
-        return PokeReturnValue(True, {"namespace": namespace, "table_name": table, "count": info.count})
-
-    def _trigger(self, context: Context) -> BaseTrigger:
-        namespace, table, minimum = self._args()
+    def _trigger(self, watch: TableWatch, context: Context, grace: float | None) -> BaseTrigger:
         from airflow_provider_fateflow.triggers.fateflow import TableExistsTrigger
 
-        return TableExistsTrigger(
-            namespace=namespace, table_name=table, min_rows=minimum, fateflow_conn_id=self.fateflow_conn_id,
-            poll_interval=float(self.poke_interval), deadline=self._deadline(context),
-            deadline_reason="sensor_timeout", hook_params=self.hook_params or None,
-        )
+        kwargs = self._trigger_kwargs(context, grace)
+        kwargs.pop("not_found_timeout")
+        return TableExistsTrigger(namespace=watch.namespace, table_name=watch.table_name, min_rows=watch.min_rows,
+                                  **kwargs)
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        event = event or {}
-        if event.get("status") == "success":
-            return {"namespace": event.get("namespace"), "table_name": event.get("table_name"),
-                    "count": event.get("count")}
-        self._raise_event(event)
+    def _xcom(self, event: WaitEvent) -> dict[str, Any]:
+        return {"namespace": event.namespace, "table_name": event.table_name, "count": event.count}

@@ -88,12 +88,12 @@ with DAG(
                                       party_id=hook.config.initiator_party_id)
         except FateFlowNotFoundError:
             models = []
-        deployed = [m for m in models if not m.raw.get("f_parent", m.raw.get("parent"))]
+        deployed = [m for m in models if not m.parent]
         if not deployed:
             raise FateFlowNotFoundError(
                 f"model {model_id} has no deployed version: deploy one (example_fateflow_train_and_deploy) "
                 "or pass params.model_version", operation="model.query")
-        newest = max(deployed, key=lambda m: (m.raw.get("f_create_time") or 0, m.model_version))
+        newest = max(deployed, key=lambda m: (m.create_time or 0, m.model_version))
         log.info("Scoring with model %s version %s (trained by job %s).", model_id, newest.model_version,
                  newest.job_id)
         return {"model_id": model_id, "model_version": str(newest.model_version)}

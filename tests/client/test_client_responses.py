@@ -15,7 +15,8 @@ from airflow_provider_fateflow.client import (
     FateFlowTimeoutError,
     RetryPolicy,
 )
-from airflow_provider_fateflow.client.calls import ApiCall, parse_response
+from airflow_provider_fateflow.client.calls import ApiCall
+from airflow_provider_fateflow.client.responses import parse_response
 from airflow_provider_fateflow.client.errors import summarize_retmsg
 
 JSON = {"Content-Type": "application/json"}
@@ -234,6 +235,6 @@ def test_uploads_are_sent_in_large_blocks():
 def test_json_answers_decode_as_the_json_module_does(body):
     import json
 
-    from airflow_provider_fateflow.client.calls import decode_json
+    from airflow_provider_fateflow.client.responses import decode_json
 
     assert repr(decode_json(body)) == repr(json.loads(body))

@@ -15,7 +15,7 @@ from airflow_provider_fateflow.client import (
     FateFlowResponseError,
     RetryPolicy,
 )
-from airflow_provider_fateflow.client.transport import backoff_delay
+from airflow_provider_fateflow.client.retry import backoff_delay
 
 CONF = {"dsl_version": 2, "initiator": {"role": "guest", "party_id": 9999}, "role": {"guest": [9999], "host": [10000]},
         "job_parameters": {}}
@@ -158,7 +158,7 @@ def test_connect_refused_create_call_is_resent_safely():
     """Nothing left the machine: resending cannot duplicate."""
     from airflow_provider_fateflow.client.calls import ApiCall
     from airflow_provider_fateflow.client.errors import FateFlowConnectionError
-    from airflow_provider_fateflow.client.transport import should_retry
+    from airflow_provider_fateflow.client.retry import should_retry
 
     call = ApiCall("job.submit", "job/submit")
     assert should_retry(call, FateFlowConnectionError("refused", request_sent=False))

@@ -22,9 +22,11 @@ from airflow_provider_fateflow.client import (
 )
 from airflow_provider_fateflow.client.archive import content_disposition_filename, safe_extract, safe_filename
 from airflow_provider_fateflow.client.auth import sign
-from airflow_provider_fateflow.client.calls import ApiCall, MultipartStream, FilePart, json_query, prepare
+from airflow_provider_fateflow.client.calls import ApiCall, json_query, prepare
+from airflow_provider_fateflow.client.multipart import FilePart, MultipartStream
 from airflow_provider_fateflow.client.inputs import load_json_arg, validate_dsl, validate_job_conf
-from airflow_provider_fateflow.client.results import JobRecord, board_url
+from airflow_provider_fateflow.client.board import board_url
+from airflow_provider_fateflow.client.results import JobRecord
 
 RECORDINGS = Path(os.environ.get("FATEFLOW_SHARED_DIR") or Path(__file__).resolve().parents[2].parent / "shared") / "fateflow-v1" / "recordings"
 
@@ -207,7 +209,9 @@ def test_job_record_from_both_shapes():
     a = JobRecord.from_dict({"f_job_id": "1", "f_party_id": "9999", "f_status": "success", "f_elapsed": 5})
     b = JobRecord.from_dict({"job_id": "1", "party_id": 9999, "status": "success", "elapsed": 5})
     assert (a.job_id, a.party_id, a.status, a.elapsed) == (b.job_id, b.party_id, b.status, b.elapsed)
-    assert board_url("http://b:8080/", "1", "guest", 9999) == "http://b:8080/index.html#/dashboard?job_id=1&role=guest&party_id=9999"
+    assert board_url("http://b:8080/", job_id="1", role="guest", party_id=9999) == "http://b:8080/index.html#/dashboard?job_id=1&role=guest&party_id=9999"
+    assert board_url(None, job_id="1", server_url="http://127.0.0.1:8080/x") == "http://127.0.0.1:8080/x"
+    assert board_url("http://b:8080", job_id="1", server_url="http://127.0.0.1:8080/index.html#/dashboard?job_id=1&role=local&party_id=0") == "http://b:8080/index.html#/dashboard?job_id=1&role=local&party_id=0"
 
 
 # -- signature vectors --------------------------------------------------------------------------------

@@ -92,12 +92,12 @@ with DAG("fateflow_deferrable", schedule=None, start_date=START, catchup=False, 
 class _DiesOnFirstTry(SubmitJobOperator):
     """Simulates a worker lost mid-wait on the first try (after the job was submitted)."""
 
-    def _poll_until_terminal(self, ref, poll_interval, deadline, why):
+    def _wait_in_worker(self, ref, watch, clock, first):
         from airflow.sdk import get_current_context
 
         if get_current_context()["ti"].try_number == 1:
             raise RuntimeError(f"worker lost while waiting for {ref.job_id}")
-        return super()._poll_until_terminal(ref, poll_interval, deadline, why)
+        return super()._wait_in_worker(ref, watch, clock, first)
 
 
 with DAG("fateflow_retry", schedule=None, start_date=START, catchup=False, tags=["test"]) as retry_dag:

@@ -22,6 +22,12 @@ def _xcoms(dr, dag_id):
                 session.query(XComModel).filter(XComModel.dag_id == dag_id, XComModel.run_id == dr.run_id)}
 
 
+def _value(stored):
+    import json
+
+    return json.loads(stored) if isinstance(stored, str) else stored
+
+
 def test_poke_mode_dag(sb):
     from dags.fateflow_dags import poke_dag
 
@@ -32,6 +38,10 @@ def test_poke_mode_dag(sb):
     board = board if isinstance(board, str) else str(board)
     assert "index.html#/dashboard?job_id=" in board
     assert any(key[0] == "train" and key[1].startswith("_link_") for key in xcoms), sorted(xcoms)
+    # bind was given the training (parent) version: it binds the deployment made upstream, not a second one
+    deployed = _value(xcoms[("deploy", "return_value")])
+    assert str(_value(xcoms[("bind", "return_value")])["model_version"]) == str(deployed)
+    assert ("bind", "fateflow_deployment") not in xcoms  # bind deployed nothing itself
 
 
 def test_reschedule_mode_dag(sb):

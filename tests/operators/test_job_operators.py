@@ -95,7 +95,7 @@ def test_conf_and_dsl_files_are_read_and_rendered(sb, tmp_path):
     op = _submit(conf=str(tmp_path / "conf.json"), dsl=str(tmp_path / "dsl.json"))
     ctx = make_context(params={"cores": "3"})
     job_id = op.execute(ctx)
-    assert op._conf_dict["job_parameters"]["common"]["task_cores"] == "3"
+    assert op._job_conf["job_parameters"]["common"]["task_cores"] == "3"
     assert _query(job_id).status.value == "success"
 
 
@@ -163,7 +163,7 @@ def test_deferrable_checks_once_then_defers_with_a_serializable_trigger(sb):
     clone = getattr(__import__(module, fromlist=[name]), name)(**kwargs)
     assert clone.serialize() == (classpath, kwargs)
     event = asyncio.run(_first_event(clone))
-    assert event.payload["status"] == "success"
+    assert event.payload["outcome"] == "succeeded"
     assert op.execute_complete(make_context(ti), event=event.payload, **deferred.kwargs) == trigger.job_id
 
 
@@ -178,40 +178,63 @@ def test_already_finished_job_is_not_deferred(sb):
 def _finished_ref(op, ctx):
     ref = base_mod.FateFlowJobOperator._attach_or_submit(op, ctx)
     for _ in range(50):
-        if op._query(ref, None).status.is_terminal:
+        if _query(ref.job_id).status.is_terminal:
             break
         time.sleep(0.1)
     return ref
 
 
-@pytest.mark.parametrize("status, error", [("failed", FateFlowJobFailedError), ("timeout", FateFlowJobTimeoutError)])
-def test_execute_complete_raises_with_fates_message(sb, status, error, capfd):
-    op = _submit()
-    job = {"job_id": "42", "role": "guest", "party_id": 9999, "board_url": "http://b/x"}
-    event = {"status": status, "reason": "job", "job_status": status, "job_id": "42",
-             "message": "job 42 ended", "tasks": [{"f_job_id": "42", "f_component_name": "lr_0", "f_role": "host",
-                                                   "f_party_id": 10000, "f_status": status, "f_party_status": status,
-                                                   "f_error_report": "ValueError: bad feature"}]}
-    with pytest.raises(error, match="lr_0 failed on host/10000: ValueError: bad feature"):
-        op.execute_complete(make_context(), event=event, job=job)
+def _deferred(op, context=None):
+    """Execute until the task defers; return the trigger and the kwargs it resumes with."""
+    with pytest.raises(TaskDeferred) as exc:
+        op.execute(context or make_context())
+    return exc.value.trigger, exc.value.kwargs
+
+
+def test_resumed_task_raises_with_fates_message(sb, capfd):
+    """The event of a real trigger run reaches execute_complete, which reports FATE's reason."""
+    op = _submit(conf=toy_conf(seconds=0.5, fail="ValueError: bad feature"), deferrable=True)
+    trigger, kwargs = _deferred(op)
+    event = asyncio.run(_first_event(trigger)).payload
+    assert event["outcome"] == "failed"
+    with pytest.raises(FateFlowJobFailedError, match="secure_add_example_0 failed on guest/9999: .*bad feature"):
+        _submit(deferrable=True).execute_complete(make_context(), event=event, **kwargs)
     text = "".join(capfd.readouterr())
-    assert "lr_0 (None) on host/10000" in text and "http://b/x" in text
+    assert "secure_add_example_0 (SecureAddExample) on host/10000" in text and f"{BOARD}/index.html" in text
 
 
-def test_execute_complete_deadline_and_error(sb):
-    op = _submit()
-    with mock.patch.object(op, "_stop_quietly") as stop:
-        with pytest.raises(FateFlowJobTimeoutError, match="execution_timeout"):
-            op.execute_complete(make_context(), event={"status": "timeout", "reason": "execution_timeout",
-                                                       "stopped": False, "job_id": "1",
-                                                       "message": "job 1 did not finish before its execution_timeout"},
-                                job={"job_id": "1", "role": "guest", "party_id": 9999})
-    stop.assert_called_once()
-    from airflow_provider_fateflow.client.errors import FateFlowError
+def test_resumed_task_after_the_deadline_stops_the_job(sb):
+    op = _submit(conf=toy_conf(seconds=30), deferrable=True, timeout=0.5)
+    trigger, kwargs = _deferred(op)
+    event = asyncio.run(_first_event(trigger)).payload
+    assert event["outcome"] == "deadline" and event["stopped"] is True
+    from airflow_provider_fateflow.client.errors import FateFlowDeadlineError
 
-    with pytest.raises(FateFlowError, match="boom"):
-        op.execute_complete(make_context(), event={"status": "error", "message": "boom", "job_id": "1"},
-                            job={"job_id": "1", "role": "guest", "party_id": 9999})
+    with pytest.raises(FateFlowDeadlineError, match="did not finish before its deadline") as err:
+        _submit(deferrable=True).execute_complete(make_context(), event=event, **kwargs)
+    assert isinstance(err.value, FateFlowJobTimeoutError) and err.value.deadline_reason == "deadline"
+    assert _query(kwargs["job"]["job_id"]).status.value == "canceled"
+
+
+def test_resumed_task_raises_an_error_event_with_its_type(sb, monkeypatch):
+    """A non-transient failure in the triggerer (the secret rotated) raises the client's type in the worker."""
+    from airflow_provider_fateflow.client.errors import FateFlowAuthError
+    from airflow_provider_fateflow.common import AirflowFailException
+
+    op = _submit(conf=toy_conf(seconds=30), deferrable=True)
+    trigger, kwargs = _deferred(op)
+    sb.configure(auth=("key", "secret"))
+    try:
+        event = asyncio.run(_first_event(trigger)).payload
+    finally:
+        sb.configure(auth=None)
+    assert event["outcome"] == "error"
+    with pytest.raises(FateFlowAuthError, match="the server requires signed requests") as err:
+        _submit(deferrable=True).execute_complete(make_context(), event=event, **kwargs)
+    assert isinstance(err.value, AirflowFailException)  # a retry with the same connection fails the same way
+    from airflow_provider_fateflow.hooks.fateflow import FateFlowHook
+
+    FateFlowHook().job.stop(kwargs["job"]["job_id"])
 
 
 def test_execution_timeout_becomes_the_trigger_deadline(sb):
@@ -286,36 +309,76 @@ def test_retry_after_a_failed_job_submits_anew(sb):
 
 
 # -- the small job operators ---------------------------------------------------------------------------------------
-def test_stop_rerun_clean_queue_dsl_and_logs(sb, tmp_path):
-    ti = FakeTI()
-    job_id = _submit(conf=toy_conf(fail="boom"), task_id="f").execute if False else None
+def _failed_job():
     with pytest.raises(FateFlowJobFailedError) as failed:
-        _submit(conf=toy_conf(fail="once")).execute(make_context(ti))
-    job_id = failed.value.job_id
-    # rerun the failed job and wait for it (the sandbox behaviour was consumed by the first run)
-    assert RerunJobOperator(task_id="rerun", job_id=job_id, poll_interval=0.1, force=True).execute(
-        make_context()) == job_id
+        _submit(conf=toy_conf(fail="once")).execute(make_context())  # the behaviour is used up by this run
+    return failed.value.job_id
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["in_worker", "deferred"])
+def test_rerun_of_a_failed_job_waits_for_the_new_run(sb, deferrable):
+    """Right after job/rerun FATE still shows the old run's "failed" (about 2 s on a real server): the wait must
+    not take it for the rerun's end, at any poll interval."""
+    job_id = _failed_job()
+    sb.configure(pace=0.5)  # the rerun takes a moment, so the first check finds it unfinished
+    op = RerunJobOperator(task_id="rerun", job_id=job_id, poll_interval=0.05, deferrable=deferrable)
+    if deferrable:
+        trigger, kwargs = _deferred(op)
+        assert trigger.stale_end_time is not None  # the old run's end
+        event = asyncio.run(_first_event(trigger)).payload
+        assert event["outcome"] == "succeeded", event
+        assert RerunJobOperator(task_id="rerun", job_id=job_id).execute_complete(make_context(), event=event,
+                                                                                 **kwargs) == job_id
+    else:
+        assert op.execute(make_context()) == job_id
     assert _query(job_id).status.value == "success"
+
+
+def test_rerun_of_a_successful_job_succeeds_at_once(sb):
+    job_id = _submit().execute(make_context())
+    op = RerunJobOperator(task_id="rerun", job_id=job_id, poll_interval=0.05, deferrable=True)
+    with mock.patch.object(RerunJobOperator, "defer") as defer:
+        assert op.execute(make_context()) == job_id
+    defer.assert_not_called()
+
+
+def test_clean_and_stop(sb):
+    job_id = _submit().execute(make_context())
     assert "success" in CleanJobOperator(task_id="clean", job_id=job_id).execute(make_context()).lower()
     assert StopJobOperator(task_id="stop", job_id="nope", missing_ok=True).execute(make_context()) is None
+    with pytest.raises(FateFlowInputError, match="stop_status"):
+        StopJobOperator(task_id="stop", job_id=job_id, stop_status="paused").execute(make_context())
+
+
+def test_queue_clean_cancels_waiting_jobs(sb):
     sb.hold(True)
-    waiting = _submit(wait_for_completion=False).execute(make_context())
-    assert waiting in QueueCleanOperator(task_id="q").execute(make_context())
-    sb.hold(False)
+    try:
+        waiting = _submit(wait_for_completion=False).execute(make_context())
+        assert waiting in QueueCleanOperator(task_id="q").execute(make_context())
+    finally:
+        sb.hold(False)
+    assert _query(waiting).status.value == "canceled"
+
+
+def test_generate_predict_dsl(sb):
     predict = GeneratePredictDslOperator(task_id="g", train_dsl=str(EXAMPLES / "hetero_lr_dsl.json"),
                                          components="data_transform_0, hetero_lr_0").execute(make_context())
     assert "hetero_lr_0" in predict["components"]
     with pytest.raises(FateFlowInputError, match="not in the training DSL"):
         GeneratePredictDslOperator(task_id="g2", train_dsl=str(EXAMPLES / "hetero_lr_dsl.json"),
                                    components=["nope_0"]).execute(make_context())
+
+
+def test_job_log_downloads_into_a_checked_directory(sb, tmp_path):
+    import os
+
+    job_id = _submit().execute(make_context())
     path = JobLogOperator(task_id="log", job_id=job_id, output_dir=str(tmp_path / "logs")).execute(make_context())
     assert path.endswith(f"job_{job_id}_log")
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)
     try:
-        import os
-
         if os.geteuid() != 0:
             with pytest.raises(FateFlowInputError, match="not writable"):
                 JobLogOperator(task_id="log2", job_id=job_id, output_dir=str(ro)).execute(make_context())
@@ -326,16 +389,27 @@ def test_stop_rerun_clean_queue_dsl_and_logs(sb, tmp_path):
         JobLogOperator(task_id="log3", job_id=job_id, output_dir=str(tmp_path / "afile")).execute(make_context())
 
 
-def test_failure_report_names_the_party_with_fates_error_report():
+def test_failure_report_puts_the_party_with_fates_error_report_first():
     """FATE marks a failed component failed at every party; only the party where it broke has a report."""
     import logging
 
-    from airflow_provider_fateflow.operators.base import JobRef, failure_report
+    from airflow_provider_fateflow.client.results import TaskRecord
+    from airflow_provider_fateflow.client.wait import failure_report
 
-    rows = [
-        {"f_job_id": "42", "f_component_name": "hetero_lr_0", "f_role": role, "f_party_id": party,
-         "f_status": "failed", "f_party_status": "failed", "f_error_report": report}
+    rows = [TaskRecord.from_dict({
+        "f_job_id": "42", "f_component_name": "hetero_lr_0", "f_role": role, "f_party_id": party,
+        "f_status": "failed", "f_party_status": "failed", "f_error_report": report})
         for role, party, report in (("arbiter", 10000, ""), ("guest", 9999, None), ("host", 10000, "ValueError: nan"))
     ]
-    reason = failure_report(None, JobRef("42", "guest", 9999), "failed", logging.getLogger("test"), rows)
+    lines = []
+    log = logging.getLogger("test.report")
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    log.addHandler(handler)
+    try:
+        reason = failure_report(None, "42", "failed", log, None, tasks=rows)
+    finally:
+        log.removeHandler(handler)
     assert reason == "component hetero_lr_0 failed on host/10000: ValueError: nan"
+    components = [line for line in lines if line.startswith("  component")]
+    assert components[0].startswith("  component hetero_lr_0 (None) on host/10000") and "ValueError: nan" in components[0]

@@ -47,9 +47,9 @@ def _record(name: str, answered: bool) -> None:
 
 
 class RecordingJobSensor(JobStatusSensor):
-    def _poke(self, context: Any) -> Any:
+    def _check(self, context: Any) -> Any:
         try:
-            result = super()._poke(context)
+            result = super()._check(context)
         except FateFlowError:
             _record(self.task_id, False)
             raise
@@ -58,9 +58,9 @@ class RecordingJobSensor(JobStatusSensor):
 
 
 class RecordingTaskSensor(TaskStatusSensor):
-    def _poke(self, context: Any) -> Any:
+    def _check(self, context: Any) -> Any:
         try:
-            result = super()._poke(context)
+            result = super()._check(context)
         except FateFlowError:
             _record(self.task_id, False)
             raise
@@ -69,9 +69,9 @@ class RecordingTaskSensor(TaskStatusSensor):
 
 
 class RecordingSubmit(SubmitJobOperator):
-    def _query(self, ref: Any, grace_started: Any) -> Any:
+    def _poll(self, watch: Any, clock: Any) -> Any:
         try:
-            record = super()._query(ref, grace_started)
+            record = super()._poll(watch, clock)
         except FateFlowError:
             _record(self.task_id, False)
             raise
@@ -81,9 +81,9 @@ class RecordingSubmit(SubmitJobOperator):
 
 def _recording_trigger(base: type, name: str) -> type:
     class Recording(base):  # type: ignore[misc, valid-type]
-        async def _poll(self, client: Any, started: float) -> Any:
+        async def _poll(self, client: Any, watch: Any, waited: float) -> Any:
             try:
-                payload = await super()._poll(client, started)
+                payload = await super()._poll(client, watch, waited)
             except FateFlowError:
                 _record(name, False)
                 raise
@@ -209,8 +209,8 @@ def test_every_wait_rides_out_a_30_second_outage(tmp_path: Path, monkeypatch: py
         # the triggers: one success event each, after the restart
         assert waiters["triggers"].error is None, repr(waiters["triggers"].error)
         job_event, task_event = waiters["triggers"].result
-        assert (job_event["status"], job_event["job_status"]) == ("success", "success"), job_event
-        assert (task_event["status"], task_event["task_status"]) == ("success", "success"), task_event
+        assert (job_event["outcome"], job_event["status"]) == ("succeeded", "success"), job_event
+        assert (task_event["outcome"], task_event["status"]) == ("succeeded", "success"), task_event
         assert min(job_event["ended"], task_event["ended"]) > up
         # every wait really polled a dead server (and was not failed by it), then a live one
         for name in ("poke_sensor", "worker_wait", "job_trigger", "task_trigger", "reschedule_job_sensor",

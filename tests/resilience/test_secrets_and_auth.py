@@ -161,7 +161,7 @@ def test_auth_errors_say_what_is_wrong_and_hide_the_secret(conns):
         return payload
 
     async_wrong, async_skew = event(WRONG), event(SIGNED, 120)
-    assert async_wrong["status"] == "error" and "FateFlowAuthError" in async_wrong["message"]
+    assert async_wrong["outcome"] == "error" and async_wrong["error"]["type"] == "FateFlowAuthError"
     assert "wrong signature: check secret_key" in async_wrong["message"]
     assert "clock skew" in async_skew["message"] and "more than 60 s" in async_skew["message"]
 

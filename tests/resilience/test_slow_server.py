@@ -50,9 +50,9 @@ def _dag(sb: FateFlowSandbox, running_job: str) -> Any:
 
         timed_out = 0
 
-        def _poke(self, context: Any) -> Any:
+        def _check(self, context: Any) -> Any:
             try:
-                return super()._poke(context)
+                return super()._check(context)
             except FateFlowTimeoutError:
                 FastAgainAfterTwoSlowPokes.timed_out += 1
                 if FastAgainAfterTwoSlowPokes.timed_out == 2:

@@ -129,16 +129,48 @@ def test_deferrable_table_sensor_and_timeouts(sb):
         sensor.execute(make_context())
     assert isinstance(exc.value.trigger, TableExistsTrigger)
     event = asyncio.run(_one(exc.value.trigger))
-    assert event["status"] == "timeout"
+    assert event["outcome"] == "deadline"
     with pytest.raises(AirflowSensorTimeout):
         sensor.execute_complete(make_context(), event=event)
-    with pytest.raises(FateFlowNotFoundError):
-        _sensor(job_id="1").execute_complete(make_context(), event={"status": "error", "reason": "not_found",
-                                                                      "message": "job 1 not found"})
-    with pytest.raises(FateFlowJobFailedError, match="boom"):
-        _sensor(job_id="1").execute_complete(make_context(), event={
-            "status": "failed", "reason": "job", "job_status": "failed", "job_id": "1", "role": "guest",
-            "party_id": 9999, "message": "job 1 ended with status failed: boom", "tasks": []})
+
+
+def _deferred_event(sensor):
+    with pytest.raises(TaskDeferred) as exc:
+        sensor.execute(make_context())
+    return asyncio.run(_one(exc.value.trigger))
+
+
+def test_deferred_waits_raise_what_a_poke_raises(sb, capfd):
+    """The same job, watched by poke and by the trigger: the same exception type and message."""
+    bad = _submit(toy_conf(seconds=0.5, fail="boom: out of memory"))
+    sensor = _sensor(job_id=bad, deferrable=True)
+    event = _deferred_event(sensor)
+    with pytest.raises(FateFlowJobFailedError, match="secure_add_example_0 failed on guest/9999: .*boom") as deferred:
+        sensor.execute_complete(make_context(), event=event)
+    with pytest.raises(FateFlowJobFailedError) as poked:
+        _sensor(job_id=bad).execute(make_context())
+    assert str(deferred.value) == str(poked.value)
+    assert "Failed components" in "".join(capfd.readouterr())
+
+    unknown = _sensor(job_id="20990101000000000000", deferrable=True, not_found_timeout=0.3)
+    with pytest.raises(FateFlowNotFoundError, match="not found after"):
+        unknown.execute_complete(make_context(), event=_deferred_event(unknown))
+    wrong = _sensor(job_id=bad, role="host", party_id=1, deferrable=True)
+    with pytest.raises(FateFlowInputError, match="has no party host/1"):
+        wrong.execute(make_context())  # the first poke already knows
+
+
+def test_deterministic_failures_fail_without_a_retry(sb):
+    from airflow_provider_fateflow.common import AirflowFailException
+
+    with pytest.raises(FateFlowInputError) as err:
+        _sensor(job_id="").execute(make_context())
+    assert isinstance(err.value, AirflowFailException)  # no retry: the same input fails again
+    bad = _submit(toy_conf(fail="boom"))
+    _wait(bad)
+    with pytest.raises(FateFlowJobFailedError) as failed:
+        _sensor(job_id=bad).execute(make_context())
+    assert not isinstance(failed.value, AirflowFailException)  # a new run may succeed: retries apply
 
 
 def test_already_done_is_not_deferred(sb):

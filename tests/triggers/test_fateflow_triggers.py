@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 import asyncio
-import gc
-import os
-import random
 import time
 
 import pytest
 
-from airflow_provider_fateflow.client.aio import AsyncTransport
 from airflow_provider_fateflow.hooks.fateflow import FateFlowHook
 from airflow_provider_fateflow.triggers.fateflow import JobStatusTrigger, TableExistsTrigger, TaskStatusTrigger
 from airflow_provider_fateflow.version_compat import AIRFLOW_V_3_3_PLUS
@@ -60,11 +56,12 @@ def test_serialize_round_trip(trigger):
     assert json.loads(json.dumps(kwargs)) == kwargs
 
 
-def test_success_event_carries_the_final_record(sb):
+def test_success_event_carries_the_final_record_in_plain_names(sb):
     job_id = _submit(toy_conf(seconds=0.5))
     event = _run(_job_trigger(job_id))
-    assert event["status"] == "success" and event["job_status"] == "success"
-    assert event["record"]["f_job_id"] == job_id and "f_runtime_conf" not in event["record"]
+    assert event["outcome"] == "succeeded" and event["status"] == "success" and event["version"] == 2
+    assert event["record"]["job_id"] == job_id and event["record"]["status"] == "success"
+    assert not [k for k in event["record"] if k.startswith("f_")] and "runtime_conf" not in event["record"]
 
 
 def test_failed_event_and_the_resumed_task_reports_fates_reason(sb, capfd):
@@ -74,7 +71,7 @@ def test_failed_event_and_the_resumed_task_reports_fates_reason(sb, capfd):
 
     job_id = _submit(toy_conf(fail="kaput"))
     event = _run(_job_trigger(job_id))
-    assert event["status"] == "failed" and event["reason"] == "job" and event["record"]["f_status"] == "failed"
+    assert event["outcome"] == "failed" and event["status"] == "failed" and event["record"]["status"] == "failed"
     op = SubmitJobOperator(task_id="t", conf={})
     with pytest.raises(FateFlowJobFailedError, match="secure_add_example_0 failed on guest/9999: .*kaput"):
         op.execute_complete(make_context(), event=event, job={"job_id": job_id, "role": "guest", "party_id": 9999})
@@ -84,27 +81,34 @@ def test_failed_event_and_the_resumed_task_reports_fates_reason(sb, capfd):
 def test_target_statuses(sb):
     job_id = _submit(toy_conf(seconds=3))
     event = _run(_job_trigger(job_id, target_statuses=["running"]))
-    assert event["status"] == "success" and event["job_status"] == "running"
+    assert event["outcome"] == "succeeded" and event["status"] == "running"
     job_id = _submit(toy_conf(fail="x"))
-    assert _run(_job_trigger(job_id, target_statuses=["failed", "success"]))["status"] == "success"
+    assert _run(_job_trigger(job_id, target_statuses=["failed", "success"]))["outcome"] == "succeeded"
 
 
 def test_deadline_stops_the_job(sb):
     job_id = _submit(toy_conf(seconds=30))
-    t0 = time.monotonic()
     event = _run(_job_trigger(job_id, deadline=time.time() + 0.5, deadline_reason="execution_timeout"))
-    assert time.monotonic() - t0 < 5
-    assert event["status"] == "timeout" and event["reason"] == "execution_timeout" and event["stopped"] is True
+    assert event["outcome"] == "deadline" and event["deadline_reason"] == "execution_timeout"
+    assert event["stopped"] is True and "execution_timeout" in event["message"]
     assert _status(job_id) == "canceled"
 
 
 def test_unknown_job_and_wrong_party_are_clear_errors(sb):
     event = _run(_job_trigger("20990101000000000000", not_found_timeout=0.3))
-    assert event["status"] == "error" and event["reason"] == "not_found"
-    assert "not found" in event["message"]
+    assert event["outcome"] == "not_found" and "not found" in event["message"]
     job_id = _submit()
     event = _run(_job_trigger(job_id, role="host", party_id=12345))
-    assert event["reason"] == "bad_party" and "guest/9999" in event["message"] and "host/10000" in event["message"]
+    assert event["outcome"] == "wrong_party"
+    assert "guest/9999" in event["message"] and "host/10000" in event["message"]
+
+
+def test_without_a_party_the_initiator_is_watched(sb):
+    """A standalone server lists the arbiter's row first; the wait must judge the initiator's (the guest)."""
+    job_id = _submit(toy_conf(seconds=0.3))
+    event = _run(JobStatusTrigger(job_id=job_id, poll_interval=0.1))
+    assert event["outcome"] == "succeeded"
+    assert (event["role"], event["party_id"]) == ("guest", 9999) and event["record"]["is_initiator"] is True
 
 
 def test_transient_outage_is_retried_not_an_error(sb):
@@ -114,24 +118,41 @@ def test_transient_outage_is_retried_not_an_error(sb):
     assert event["status"] == "success"
 
 
-def test_exceptions_become_one_error_event(monkeypatch):
+def test_exceptions_become_one_error_event_that_keeps_their_type(sb, monkeypatch):
+    from airflow_provider_fateflow.client.errors import FateFlowAuthError
+    from airflow_provider_fateflow.client.wait import WaitEvent
+
     monkeypatch.setenv("AIRFLOW_CONN_BROKEN", '{"conn_type": "fateflow", "host": "127.0.0.1", "port": 1, '
-                                              '"extra": {"api_version": "v2"}}')
+                                              '"extra": {"api_version": "v9"}}')
     event = _run(_job_trigger("1", fateflow_conn_id="broken"))
-    assert event["status"] == "error" and "v2" in event["message"]
+    assert event["outcome"] == "error" and "v9" in event["message"]
+    # a secret rotated while the trigger waits: the task raises FateFlowAuthError, as a poke does
+    job_id = _submit(toy_conf(seconds=30))
+    sb.configure(auth=("key", "other-secret"))
+    try:
+        monkeypatch.setenv("AIRFLOW_CONN_SIGNED", conn_json(sb.port).replace('"host"', '"login": "key", '
+                                                                             '"password": "old-secret", "host"'))
+        event = _run(_job_trigger(job_id, fateflow_conn_id="signed"))
+    finally:
+        sb.configure(auth=None)
+    assert event["outcome"] == "error" and event["error"]["type"] == "FateFlowAuthError"
+    err = WaitEvent.from_dict(event).exception()
+    assert isinstance(err, FateFlowAuthError) and err.reason == "bad_signature" and err.retcode == 109
+    assert "old-secret" not in str(event)
 
 
 def test_task_and_table_triggers(sb):
     job_id = _submit(toy_conf(seconds=0.5))
     event = _run(TaskStatusTrigger(job_id=job_id, component_name="secure_add_example_0", poll_interval=0.1))
-    assert event["status"] == "success" and event["task_status"] == "success"
+    assert event["outcome"] == "succeeded" and event["status"] == "success"
+    assert event["record"]["component_name"] == "secure_add_example_0"
     bad = _submit(toy_conf(fail="nope"))
     event = _run(TaskStatusTrigger(job_id=bad, component_name="secure_add_example_0", role="host",
                                    party_id=10000, poll_interval=0.1))
-    assert event["status"] == "failed" and "nope" in event["message"]
+    assert event["outcome"] == "failed" and "nope" in event["message"] and "nope" in event["record"]["error_report"]
     event = _run(TableExistsTrigger(namespace="no", table_name="such", poll_interval=0.1, deadline=time.time() + 0.4,
                                     deadline_reason="sensor_timeout"))
-    assert event["status"] == "timeout"
+    assert event["outcome"] == "deadline" and event["deadline_reason"] == "sensor_timeout"
 
 
 @pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="BaseTrigger.on_kill arrived in Airflow 3.3")
@@ -150,62 +171,3 @@ def test_on_kill_stops_the_job(sb):
     assert _status(job_id) == "canceled"
     assert _job_trigger(job_id, cancel_on_kill=False).on_kill  # present, and a no-op when disabled
     asyncio.run(_job_trigger(job_id, cancel_on_kill=False).on_kill())
-
-
-def test_no_poll_blocks_the_event_loop():
-    """50 triggers poll a sandbox in another process; a watchdog measures how late the loop wakes up."""
-    from airflow_provider_fateflow.testing import FateFlowSandbox
-
-    count, poll = 50, 0.2
-    with FateFlowSandbox(pace=0.0, subprocess=True) as box:
-        old = os.environ.get("AIRFLOW_CONN_FATEFLOW_DEFAULT")
-        os.environ["AIRFLOW_CONN_FATEFLOW_DEFAULT"] = conn_json(box.port)
-        try:
-            hook = FateFlowHook()
-            rng = random.Random(7)
-            jobs = [hook.job.submit(toy_conf(seconds=rng.uniform(0.5, 2.5)), toy_dsl()).job_id for _ in range(count)]
-            requests = 0
-            original = AsyncTransport.arun
-
-            async def counting(self, call):
-                nonlocal requests
-                requests += 1
-                return await original(self, call)
-
-            async def main():
-                lags = []
-                done = asyncio.Event()
-
-                async def watchdog():
-                    while not done.is_set():
-                        t = time.perf_counter()
-                        await asyncio.sleep(0.005)
-                        lags.append(time.perf_counter() - t - 0.005)
-
-                # one-time process warm-up (first connection lookup, the shared TLS context), as in a running
-                # triggerer; what is measured is the steady state of many triggers polling
-                await (await _job_trigger(jobs[0])._client()).aclose()
-                dog = asyncio.ensure_future(watchdog())
-                t0 = time.monotonic()
-                results = await asyncio.gather(*[_events(_job_trigger(j, poll_interval=poll)) for j in jobs])
-                elapsed = time.monotonic() - t0
-                done.set()
-                await dog
-                return results, lags, elapsed
-
-            AsyncTransport.arun = counting
-            # A full garbage collection of this process (Airflow, the test session and its sandbox thread
-            # loaded) alone takes tens of ms; a triggerer freezes its startup heap. Measure the triggers.
-            gc.collect()
-            gc.freeze()
-            try:
-                results, lags, elapsed = asyncio.run(main())
-            finally:
-                gc.unfreeze()
-                AsyncTransport.arun = original
-        finally:
-            if old is not None:
-                os.environ["AIRFLOW_CONN_FATEFLOW_DEFAULT"] = old
-    assert all(len(r) == 1 and r[0]["status"] == "success" for r in results)
-    assert max(lags) < 0.050, f"the event loop was blocked for {max(lags) * 1000:.1f} ms"
-    assert requests <= count * (elapsed / poll + 2), (requests, elapsed)

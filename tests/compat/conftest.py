@@ -1,0 +1,1 @@
+from operators.helpers import sandbox, sb  # noqa: F401
