@@ -59,7 +59,8 @@ class SandboxServer:
         files.mkdir(parents=True, exist_ok=True)
         self.store = Store(config.state_dir)
         self.settings: dict[str, Any] = {
-            "pace": config.pace, "serving": config.serving, "model_store": config.model_store, "hold": False,
+            "pace": config.pace, "time_scale": config.time_scale,
+            "scheduler_interval": config.scheduler_interval, "serving": config.serving, "model_store": config.model_store, "hold": False,
             "board_url": config.board_url, "port": config.port or 9380, "fate_version": config.fate_version,
             "flow_version": config.flow_version,
         }
@@ -258,7 +259,7 @@ class SandboxServer:
                 self.settings["hold"] = bool(body.get("hold", True))
                 return Reply(200, {"ok": True, "hold": self.settings["hold"]})
             if route == "configure":
-                for key in ("pace", "serving", "model_store", "board_url"):
+                for key in ("pace", "time_scale", "scheduler_interval", "serving", "model_store", "board_url"):
                     if key in body:
                         self.settings[key] = body[key]
                 if "auth" in body:

@@ -10,6 +10,6 @@ from airflow_provider_fateflow.testing import FateFlowSandbox
 
 @pytest.fixture
 def sandbox() -> Iterator[FateFlowSandbox]:
-    """A fresh in-process sandbox, pace 0."""
-    with FateFlowSandbox() as sb:
+    """A fresh in-process sandbox in instant mode (pace 0)."""
+    with FateFlowSandbox(pace=0) as sb:
         yield sb

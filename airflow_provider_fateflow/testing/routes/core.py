@@ -17,6 +17,10 @@ from ..records import (FLOW_ROOT, KNOWN_MODULES, JobIdGenerator, fill_job_parame
 from ..store import Store
 
 
+#: Components that get no task at the arbiter (as recorded: it holds no data).
+NO_ARBITER_MODULES = frozenset({"Reader", "DataTransform", "DataIO"})
+
+
 class SubmitError(Exception):
     """A rejected submit; ``str()`` is the traceback-like retmsg."""
 
@@ -185,6 +189,8 @@ class FlowCore:
                 order = dsl_order(dsl)
                 for cpn in order:
                     for role, p, idx in parties:
+                        if role == "arbiter" and comps[cpn]["module"] in NO_ARBITER_MODULES:
+                            continue  # the arbiter reads no data: no reader/data_transform task there
                         self.store.put_task(
                             new_task_row(job_id, cpn, comps[cpn]["module"], role, p, runtime_conf, idx, ms))
         if unknown:  # the real server keeps the job (failed, tagged submit_failed) at every party
