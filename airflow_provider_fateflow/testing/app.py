@@ -60,7 +60,8 @@ class SandboxServer:
         self.store = Store(config.state_dir)
         self.settings: dict[str, Any] = {
             "pace": config.pace, "time_scale": config.time_scale,
-            "scheduler_interval": config.scheduler_interval, "serving": config.serving, "model_store": config.model_store, "hold": False,
+            "scheduler_interval": config.scheduler_interval, "party_lag": None, "serving": config.serving,
+            "model_store": config.model_store, "hold": False,
             "board_url": config.board_url, "port": config.port or 9380, "fate_version": config.fate_version,
             "flow_version": config.flow_version,
         }
@@ -259,7 +260,8 @@ class SandboxServer:
                 self.settings["hold"] = bool(body.get("hold", True))
                 return Reply(200, {"ok": True, "hold": self.settings["hold"]})
             if route == "configure":
-                for key in ("pace", "time_scale", "scheduler_interval", "serving", "model_store", "board_url"):
+                for key in ("pace", "time_scale", "scheduler_interval", "party_lag", "serving", "model_store",
+                            "board_url"):
                     if key in body:
                         self.settings[key] = body[key]
                 if "auth" in body:

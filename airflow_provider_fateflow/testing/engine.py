@@ -580,7 +580,8 @@ class Engine:
             table = self.store.get_table(table_ref.get("namespace", ""), table_ref.get("name", ""))
             if table is None:
                 raise ComponentError(_error_report(
-                    cpn, f"ValueError: table {table_ref.get('namespace')} {table_ref.get('name')} does not exist"))
+                    cpn, f"RuntimeError: can not found table name: {table_ref.get('name')} "
+                         f"namespace: {table_ref.get('namespace')}"))
             self._output(job_id, cpn, role, party, "data", table)
             self.store.put_metric(job_id, cpn, role, party, "reader_namespace", "reader_name", [], {
                 "anonymous_info": {}, "attribute_info": {}, "count": table["count"], "metric_type": "data_info",

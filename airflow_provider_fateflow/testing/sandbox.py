@@ -248,7 +248,8 @@ class FateFlowSandbox:
 
     def configure(self, **settings: Any) -> None:
         """Change settings of the running server: ``pace`` (None = the timing model, 0 = instant, N = N seconds
-        per component), ``time_scale``, ``scheduler_interval``, ``serving``, ``model_store``, ``board_url`` or
+        per component), ``time_scale``, ``scheduler_interval``, ``party_lag`` (seconds between two parties'
+        job rows ending; None = 1 s in the timing model, 0 in instant mode), ``serving``, ``model_store``, ``board_url`` or
         ``auth`` (``(key, secret)`` or None). Jobs already running keep the durations they started with."""
         if "auth" in settings and settings["auth"] is not None:
             settings["auth"] = list(settings["auth"])

@@ -126,7 +126,10 @@ def scheduler_seconds(settings: dict[str, Any]) -> float:
 
 
 def party_lag_seconds(settings: dict[str, Any]) -> float:
-    """Between two parties' job rows reaching their end status (0 in instant mode)."""
+    """Between two parties' job rows reaching their end status (0 in instant mode; ``party_lag`` overrides)."""
+    explicit = settings.get("party_lag")
+    if explicit is not None:
+        return max(float(explicit), 0.0)
     pace = settings.get("pace")
     if pace is None:
         return MODEL_PARTY_LAG_S if time_scale(settings) > 0 else 0.0

@@ -214,10 +214,9 @@ class FlowCore:
         conf = {"dsl_version": 2, "initiator": {"role": "local", "party_id": party_id},
                 "role": {"local": [party_id]}, "job_parameters": {"common": dict(common or {})},
                 "component_parameters": {"role": {"local": {"0": {cpn: params}}}}}
-        conf["job_parameters"]["common"].setdefault("task_cores", 4)
         dsl = {"components": {cpn: {"module": module}}}
         data = self.submit(conf, dsl, job_id=job_id, kind=kind, extra=extra)
-        # local jobs do not echo task_cores (as recorded for upload jobs)
+        # no task_cores in a local job's conf (as recorded): fill_job_parameters asks for 4 cores
         return data
 
 
