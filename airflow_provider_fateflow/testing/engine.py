@@ -107,6 +107,8 @@ class Engine:
         self.heap: list[tuple[float, int, str, int]] = []
         #: (due, seq, job_id): rerun signals waiting for the scheduler loop
         self.signals: list[tuple[float, int, str]] = []
+        #: trained learners of running jobs: (job_id, component, party or "") -> weights and scores
+        self._fits: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.plans: dict[str, dict[str, Any]] = {}
         self._seq = 0
         self._stop = False
@@ -417,12 +419,17 @@ class Engine:
         plan["phase"] = "done"
         plan.pop("ending", None)
         self._save(plan)
+        self._forget_fits(plan["job_id"])
+
+    def _forget_fits(self, job_id: str) -> None:
+        for key in [k for k in self._fits if k[0] == job_id]:
+            self._fits.pop(key, None)
 
     def _end_order(self, job_id: str) -> list[tuple[str, str]]:
         """(role, party_id) of a job's rows in the order they end: the order of the job conf's ``role`` (as
         recorded: the toy job's guest before its host; the HeteroLR job's arbiter, host, then guest)."""
         keys: list[tuple[str, str]] = []
-        for r in self.store.job_rows(job_id):
+        for r in self.store.query_jobs({"job_id": job_id}):  # in creation order, as job/query lists them
             if (r["f_role"], r["f_party_id"]) not in keys:
                 keys.append((r["f_role"], r["f_party_id"]))
         return keys
@@ -620,39 +627,126 @@ class Engine:
                     module, params, model_params)
                 self._save(plan)
 
-    def _learn(self, plan: dict[str, Any], cpn: str, module: str, role: str, party: str,
-               src: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        header, rows = read_table_rows(src)
+    @staticmethod
+    def _label_of(header: list[str], params: dict[str, Any]) -> str | None:
         label = "y" if "y" in header[1:] else None
         for name in (params.get("label_name"), "label"):
             if name and name in header[1:]:
                 label = name
+        return label
+
+    def _learn(self, plan: dict[str, Any], cpn: str, module: str, role: str, party: str,
+               src: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        header, rows = read_table_rows(src)
+        label = self._label_of(header, params)
         features = [c for c in header[1:] if c != label]
-        model = evaluation.fit_weights(header, rows, {header[0], label or ""})
-        max_iter = int(params.get("max_iter", 10) or 10)
+        fit = self._fit(plan, cpn, module, role, party)
+        weights = {c: fit["weight"][c] for c in features if c in fit["weight"]}
+        holds_intercept = role == "guest" or module.startswith("Homo")
         out = {"bestIteration": -1, "encryptedWeight": {}, "header": features,
-               "intercept": model["intercept"] if label else 0.0, "isConverged": False, "iters": max_iter,
-               "lossHistory": [], "needOneVsRest": False, "weight": model["weight"]}
+               "intercept": fit["intercept"] if holds_intercept else 0.0, "isConverged": fit["converged"],
+               "iters": fit["iters"], "lossHistory": fit["loss_history"] if holds_intercept else [],
+               "needOneVsRest": False, "weight": weights}
         kind = "predict" if plan.get("kind") == "predict" else "train"
         if label is None and not (kind == "predict" and role == "guest"):
             return out  # a host holds no labels and writes no predictions
         # a batch prediction of unlabelled rows: the label column says None (federatedml keeps instance.label)
-        scores = evaluation.score_rows(header, rows, model)
+        scores = fit["scores"] if not module.startswith("Homo") else {}
         li = header.index(label) if label else None
         path = self.files / "tables" / f"{uuid.uuid4().hex}.csv"
+        count = 0
         with open(path, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(["id", "label", "predict_result", "predict_score", "predict_detail", "type"])
-            for r, s in zip(rows, scores):
-                res = 1 if s >= 0.5 else 0
-                w.writerow([r[0], "None" if li is None else r[li], res, repr(s), str({"0": 1 - s, "1": s}), kind])
+            for r in rows:
+                sc = scores.get(r[0])
+                if sc is None:  # Homo learners (and rows the join dropped) score with this party's features
+                    if not scores and fit["features"]:
+                        pos = {c: j for j, c in enumerate(header)}
+                        sc = evaluation.score(evaluation.to_features([r[pos[c]] if pos.get(c, 99999) < len(r)
+                                                                      else "" for c in fit["features"]]),
+                                              [fit["weight"][c] for c in fit["features"]], fit["intercept"])
+                    else:
+                        continue
+                res = 1 if sc >= 0.5 else 0
+                w.writerow([r[0], "None" if li is None else r[li], res, repr(sc), str({"0": 1 - sc, "1": sc}), kind])
+                count += 1
         table = {"namespace": f"output_data_{plan['job_id']}_{cpn}_0", "name": uuid.uuid1().hex, "path": str(path),
-                 "count": len(rows), "partition": src.get("partition", 4), "head": 1, "delimiter": ",",
+                 "count": count, "partition": src.get("partition", 4), "head": 1, "delimiter": ",",
                  "columns": ["id", "label", "predict_result", "predict_score", "predict_detail", "type"],
                  "sid": "id", "origin": "output", "create_time": now_ms(), "job_id": plan["job_id"]}
         self.store.put_table(table)
         self._output(plan["job_id"], cpn, role, party, "data", table, register=False)
         return out
+
+    def _fit(self, plan: dict[str, Any], cpn: str, module: str, role: str, party: str) -> dict[str, Any]:
+        """The learner of ``cpn``, trained once per job on every party's input joined by id (a Hetero learner),
+        or on this party's own rows (a Homo learner); in a predict job, the deployed model's weights."""
+        key = (plan["job_id"], cpn, "" if not module.startswith("Homo") else f"{role}#{party}")
+        cached = self._fits.get(key)
+        if cached is not None:
+            return cached
+        tasks = [t for t in self.store.tasks(plan["job_id"], cpn) if t["f_role"] != "arbiter"]
+        if module.startswith("Homo"):
+            tasks = [t for t in tasks if t["f_role"] == role and t["f_party_id"] == party]
+        init = next((t for t in tasks if t["f_role"] == "guest"), tasks[0] if tasks else None)
+        params = (init or {}).get("f_component_parameters", {}).get("ComponentParam", {})
+        # id -> feature values, per party; the label from the party that has one
+        columns: list[str] = []
+        per_party: list[dict[str, list[str]]] = []
+        labels: dict[str, int] = {}
+        for t in tasks:
+            src = self._input_table(plan, cpn, t["f_role"], t["f_party_id"])
+            if src is None:
+                continue
+            header, rows = read_table_rows(src)
+            tparams = t["f_component_parameters"].get("ComponentParam", {})
+            label = self._label_of(header, tparams)
+            feats = [j for j, c in enumerate(header) if j > 0 and c != label and c not in columns]
+            columns.extend(header[j] for j in feats)
+            li = header.index(label) if label else None
+            values: dict[str, list[str]] = {}
+            for r in rows:
+                values[r[0]] = [r[j] if j < len(r) else "" for j in feats]
+                if li is not None and li < len(r):
+                    labels.setdefault(r[0], 1 if str(r[li]).strip() in ("1", "1.0") else 0)
+            per_party.append(values)
+        ids = [i for i in (per_party[0] if per_party else {}) if all(i in v for v in per_party)]
+        x = [evaluation.to_features([val for v in per_party for val in v[i]]) for i in ids]
+        trained = self._trained_weights(plan, cpn, columns) if plan.get("kind") == "predict" else None
+        if trained is None:
+            labelled = [k for k, i in enumerate(ids) if i in labels]
+            result = evaluation.fit_logistic([x[k] for k in labelled], [labels[ids[k]] for k in labelled], params)
+        else:
+            result = trained
+        weights = dict(zip(columns, result["weights"]))
+        fit = {"weight": weights, "intercept": result["intercept"], "iters": result["iters"],
+               "converged": result["converged"], "loss_history": result["loss_history"], "features": columns,
+               "scores": {i: evaluation.score(x[k], result["weights"], result["intercept"])
+                          for k, i in enumerate(ids)}}
+        self._fits[key] = fit
+        return fit
+
+    def _trained_weights(self, plan: dict[str, Any], cpn: str, columns: list[str]) -> dict[str, Any] | None:
+        """A predict job's model: the weights the deployed training job learnt (None if they are not found)."""
+        rows = self.store.job_rows(plan["job_id"])
+        if not rows:
+            return None
+        common = rows[0]["f_runtime_conf"]["job_parameters"]["common"]
+        weights: dict[str, float] = {}
+        intercept = 0.0
+        found = False
+        for rec in self.store.models(str(common.get("model_id")), str(common.get("model_version"))):
+            entry = (rec.get("_components") or {}).get(cpn) or {}
+            param = entry.get("param") or {}
+            if "weight" in param:
+                found = True
+                weights.update(param["weight"])
+                intercept += float(param.get("intercept") or 0.0)
+        if not found:
+            return None
+        return {"weights": [float(weights.get(c, 0.0)) for c in columns], "intercept": intercept,
+                "iters": 0, "converged": False, "loss_history": []}
 
     def _upstream(self, plan: dict[str, Any], cpn: str) -> str | None:
         data = (plan["dsl"]["components"][cpn].get("input") or {}).get("data") or {}

@@ -153,3 +153,34 @@ def test_missing_table_fails_the_reader_with_the_real_message(sandbox: FateFlowS
     reports = [t["f_error_report"] for t in tasks(sandbox, job) if t["f_component_name"] == "reader_0"
                and t["f_role"] == "host"]
     assert reports and "RuntimeError: can not found table name: no_such_table namespace: experiment" in reports[0]
+
+
+def _auc_and_model(sb: FateFlowSandbox, **lr_params: Any) -> tuple[float, dict[str, Any], dict[str, Any]]:
+    conf = example("hetero_lr_conf.json")
+    conf["component_parameters"]["common"]["hetero_lr_0"].update(lr_params)
+    job = submit(sb, conf, example("hetero_lr_dsl.json"))
+    wait_status(sb, job, "success", timeout=120)
+    metrics = post(sb, "tracking/component/metric/all", {"job_id": job, "role": "guest", "party_id": 9999,
+                                                        "component_name": "evaluation_0"})["data"]
+    models = [post(sb, "tracking/component/output/model", {"job_id": job, "role": role, "party_id": party,
+                                                            "component_name": "hetero_lr_0"})["data"]
+              for role, party in (("guest", 9999), ("host", 10000))]
+    return dict(metrics["train"]["hetero_lr_0"]["data"])["auc"], models[0], models[1]
+
+
+def test_metrics_come_from_a_logistic_regression_on_both_parties_data(sandbox: FateFlowSandbox) -> None:
+    """The evaluation's AUC is that of a model trained on the guest's and the host's features joined by id,
+    with the job's max_iter, learning rate, penalty and alpha: it changes when they change."""
+    _upload_tables(sandbox)
+    auc, guest, host = _auc_and_model(sandbox)
+    assert 0.9 < auc <= 1.0
+    assert sorted(guest["weight"]) == ["x0", "x1", "x2", "x3"] and guest["iters"] == 3
+    assert sorted(host["weight"]) == [f"x{i}" for i in range(4, 10)] and host["intercept"] == 0.0
+    assert any(abs(v) > 0 for v in host["weight"].values())
+    strong, strong_guest, _ = _auc_and_model(sandbox, alpha=50.0)
+    assert strong != auc
+    assert sum(abs(v) for v in strong_guest["weight"].values()) < sum(abs(v) for v in guest["weight"].values())
+    one, one_guest, _ = _auc_and_model(sandbox, max_iter=1)
+    assert one_guest["iters"] == 1 and one_guest["weight"] != guest["weight"]
+    again, _, _ = _auc_and_model(sandbox)
+    assert again == auc  # deterministic

@@ -24,8 +24,6 @@ DRIVER = HERE / "sdk_driver.py"
 SDK_VENV = REPO / ".venv-fate-client"
 #: copy of the requirements the venv was built from; a changed requirements file rebuilds the venv
 STAMP = "installed-requirements.txt"
-#: seconds each sandbox component takes: enough for the driver to catch a job running (job.stop) or waiting
-PACE = 0.2
 AUTH = ("sdk-test-key", "sdk-test-secret")
 
 
@@ -118,13 +116,14 @@ def _drive(python: Path, examples: Path, tmp_path: Path, *, auth: tuple[str, str
     except ImportError as exc:
         pytest.fail(f"the sandbox is not importable: {exc!r}", pytrace=False)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    with FateFlowSandbox(pace=PACE, auth=auth, serving=serving, model_store=model_store) as sb:
+    # the sandbox's default timing (a model of the real server): the driver must cope with real waits
+    with FateFlowSandbox(auth=auth, serving=serving, model_store=model_store) as sb:
         cmd = [str(python), str(DRIVER), "--host", sb.host, "--port", str(sb.port), "--workdir", str(tmp_path),
                "--examples", str(examples), "--serving", "on" if serving else "off",
-               "--model-store", "on" if model_store else "off", "--job-timeout", "30"]
+               "--model-store", "on" if model_store else "off", "--job-timeout", "120"]
         if auth:
             cmd += ["--auth", f"{auth[0]}:{auth[1]}"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
     steps = []
     for line in proc.stdout.splitlines():
         try:
