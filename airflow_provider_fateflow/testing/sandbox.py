@@ -44,7 +44,7 @@ class FateFlowSandbox:
     :param state_dir: sqlite/table/model state directory; None keeps state in memory.
     :param auth: ``(app_key, secret_key)`` to require signed requests (API.md §2.1).
     :param pace: ``None`` (default): the timing model of a real FATE Flow 1.11.2 (per component kind, growing
-        with input rows and ``max_iter``; the example HeteroLR training job takes about 8 s); a number > 0:
+        with input rows and ``max_iter``; the example HeteroLR training job takes about 9 s); a number > 0:
         seconds every component takes; ``0``: instant mode (components take no time; a rerun is still picked
         up 0.3 s late, as the real scheduler loop does it 2 s late).
     :param time_scale: share of real time the timing model uses (default 0.1 = a tenth; only with ``pace=None``).

@@ -6,7 +6,7 @@ Three modes, chosen by ``pace`` (settings of one sandbox, changeable at run time
   standalone FATE Flow 1.11.2 (``shared/fateflow-v1/recordings``: task start and end times), growing
   with the rows of its input and, for iterative learners, with ``max_iter`` (or ``num_trees``),
   multiplied by ``time_scale`` (default 0.1: a tenth of real time). The recorded 3-iteration HeteroLR
-  training job took 78 s, so it takes about 8 s here; its 30-iteration twin about 35 s.
+  training job took 78 s, so it takes about 9 s here (with the waits); its 30-iteration twin about 35 s.
 - ``pace > 0``: every component takes ``pace`` seconds, whatever it is (the sandbox before the model;
   ``pace=3600`` keeps jobs running for an hour).
 - ``pace == 0``: **instant** mode. Components take no time; the scheduler-loop delays below stay, short
