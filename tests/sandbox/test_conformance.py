@@ -164,8 +164,19 @@ def _setup(sb: FateFlowSandbox, tmp: Path) -> World:
     ids["TOY"] = submit(sb, example("toy_example_conf.json"), example("toy_example_dsl.json"))
     ids["TOY_STOPPED"] = submit(sb, example("toy_example_conf.json"), example("toy_example_dsl.json"))
     ids["LR"] = submit(sb, example("hetero_lr_conf.json"), example("hetero_lr_dsl.json"))
+    # stopped while hetero_lr_0 runs (30 iterations: about half a minute in the default timing model); the
+    # jobs of the setup run side by side, as they would on the real server
+    ids["STOPPED"] = submit(sb, example("hetero_lr_long_conf.json"), example("hetero_lr_dsl.json"))
+    r = post(sb, "data/download", {"namespace": "experiment", "table_name": "breast_hetero_guest",
+                                   "output_path": str(tmp / "dl.csv")})
+    ids["DOWNLOAD"] = r["jobId"]
+    r = post(sb, "data/download", {"namespace": "experiment", "table_name": "no_such_table",
+                                   "output_path": str(tmp / "x.csv")})
+    ids["DOWNLOAD_FAILED"] = r["jobId"]
     for k in ("TOY", "TOY_STOPPED", "LR"):
         wait_status(sb, ids[k], "success")
+    wait_task(sb, ids["STOPPED"], "hetero_lr_0", "running")
+    post(sb, "job/stop", {"job_id": ids["STOPPED"]})
     post(sb, "job/stop", {"job_id": ids["TOY_STOPPED"]})
     dep = post(sb, "model/deploy", {"model_id": "arbiter-10000#guest-9999#host-10000#model", "model_version": ids["LR"],
                                     "cpn_list": ["reader_0", "data_transform_0", "hetero_lr_0"]})
@@ -175,12 +186,6 @@ def _setup(sb: FateFlowSandbox, tmp: Path) -> World:
     pconf["job_parameters"]["common"]["model_version"] = ids["DEPLOYED"]
     ids["PREDICT"] = submit(sb, pconf, None)
     wait_status(sb, ids["PREDICT"], "success")
-    r = post(sb, "data/download", {"namespace": "experiment", "table_name": "breast_hetero_guest",
-                                   "output_path": str(tmp / "dl.csv")})
-    ids["DOWNLOAD"] = r["jobId"]
-    r = post(sb, "data/download", {"namespace": "experiment", "table_name": "no_such_table",
-                                   "output_path": str(tmp / "x.csv")})
-    ids["DOWNLOAD_FAILED"] = r["jobId"]
     store_body = {"model_id": "arbiter-10000#guest-9999#host-10000#model", "model_version": ids["DEPLOYED"],
                   "role": "guest", "party_id": 9999}
     ids["STORE"] = post(sb, "model/store", store_body)["jobId"]
@@ -196,10 +201,6 @@ def _setup(sb: FateFlowSandbox, tmp: Path) -> World:
     bad["components"]["secure_add_example_0"]["module"] = "NoSuchModule"
     ids["SUBMIT_FAILED"] = post(sb, "job/submit", {"job_runtime_conf": example("toy_example_conf.json"),
                                                    "job_dsl": bad})["jobId"]
-    # stopped while hetero_lr_0 runs (30 iterations: about half a minute in the default timing model)
-    ids["STOPPED"] = submit(sb, example("hetero_lr_long_conf.json"), example("hetero_lr_dsl.json"))
-    wait_task(sb, ids["STOPPED"], "hetero_lr_0", "running")
-    post(sb, "job/stop", {"job_id": ids["STOPPED"]})
     # a running toy job (stopped at teardown)
     sb.behave("secure_add_example_0", seconds=120)
     ids["RUNNING"] = submit(sb, example("toy_example_conf.json"), example("toy_example_dsl.json"))

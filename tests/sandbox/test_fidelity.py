@@ -47,8 +47,8 @@ def _upload_tables(sb: FateFlowSandbox) -> None:
 
 @pytest.fixture
 def instant() -> Iterator[FateFlowSandbox]:
-    """Instant mode with a long scheduler interval: the stale status after a rerun lasts 5 s, whatever the load."""
-    with FateFlowSandbox(pace=0, scheduler_interval=5) as sb:
+    """Instant mode with a long scheduler interval: the stale status after a rerun lasts 2 s, whatever the load."""
+    with FateFlowSandbox(pace=0, scheduler_interval=2) as sb:
         yield sb
 
 
@@ -97,7 +97,7 @@ def test_parties_end_one_by_one_in_conf_order_with_recorded_rows_and_tasks() -> 
     the arbiter has no reader/data_transform task; the host's evaluation (need_run false) reports party
     status ``pass`` while the task's status is ``success``."""
     with FateFlowSandbox(time_scale=0.02) as sb:
-        sb.configure(party_lag=3)
+        sb.configure(party_lag=1.5)
         _upload_tables(sb)
         job = submit(sb, example("hetero_lr_conf.json"), example("hetero_lr_dsl.json"))
         assert [r["f_role"] for r in rows(sb, job)] == ["arbiter", "host", "guest"]
