@@ -96,8 +96,8 @@ def test_parties_end_one_by_one_in_conf_order_with_recorded_rows_and_tasks() -> 
     """Real server (3-party HeteroLR job): rows come arbiter, host, guest and end in that order, moments apart;
     the arbiter has no reader/data_transform task; the host's evaluation (need_run false) reports party
     status ``pass`` while the task's status is ``success``."""
-    with FateFlowSandbox(time_scale=0.02) as sb:
-        sb.configure(party_lag=1.5)
+    with FateFlowSandbox(time_scale=0.01) as sb:
+        sb.configure(party_lag=1.0)
         _upload_tables(sb)
         job = submit(sb, example("hetero_lr_conf.json"), example("hetero_lr_dsl.json"))
         assert [r["f_role"] for r in rows(sb, job)] == ["arbiter", "host", "guest"]

@@ -117,7 +117,7 @@ def _drive(python: Path, examples: Path, tmp_path: Path, *, auth: tuple[str, str
         pytest.fail(f"the sandbox is not importable: {exc!r}", pytrace=False)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     # the sandbox's default timing (a model of the real server): the driver must cope with real waits; the
-    # second cycle runs the same model faster (time_scale 0.03: the 30-iteration job still runs ~10 s)
+    # second cycle runs the same model faster (time_scale 0.02: the 30-iteration job still runs ~6 s)
     options = {} if time_scale is None else {"time_scale": time_scale}
     with FateFlowSandbox(auth=auth, serving=serving, model_store=model_store, **options) as sb:
         cmd = [str(python), str(DRIVER), "--host", sb.host, "--port", str(sb.port), "--workdir", str(tmp_path),
@@ -155,7 +155,7 @@ def test_official_sdk_signed_as_recorded(fate_client_venv: Path | VenvError, exa
     """Client authentication on (every request signed by the SDK, wrong keys refused with 109), and the
     recorded server's setup: no FATE-Serving (load/bind fail), no model store (store/restore jobs fail)."""
     _drive(_python(fate_client_venv), examples_dir, tmp_path, auth=AUTH, serving=False, model_store=False,
-           time_scale=0.03)
+           time_scale=0.02)
 
 
 @pytest.mark.parametrize("line", [ln for ln in REQUIREMENTS.read_text().splitlines()
