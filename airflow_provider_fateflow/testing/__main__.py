@@ -16,7 +16,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--state-dir", default=None, help="keep jobs, tables and models in sqlite here (default: memory)")
     p.add_argument("--auth", default=None, metavar="APP_KEY:SECRET", help="require HMAC-SHA1 signed requests")
     p.add_argument("--board-url", default="http://127.0.0.1:8080")
-    p.add_argument("--pace", type=float, default=0.0, help="seconds each component takes (default 0)")
+    p.add_argument("--pace", type=float, default=None,
+                   help="seconds every component takes; 0 = instant (default: the timing model of a real FATE Flow)")
+    p.add_argument("--time-scale", type=float, default=0.1,
+                   help="share of real time the timing model uses (default 0.1; ignored with --pace)")
+    p.add_argument("--scheduler-interval", type=float, default=None,
+                   help="seconds until a rerun is picked up (default 2, or 0.3 with --pace 0)")
     p.add_argument("--no-serving", action="store_true", help="no FATE-Serving: model load/bind fail as recorded")
     p.add_argument("--no-model-store", action="store_true", help="no model store: store/restore jobs fail")
     p.add_argument("--quiet", action="store_true", help="do not log requests")
@@ -35,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         auth = (key, secret)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
     config = SandboxConfig(host=args.host, port=args.port, state_dir=args.state_dir, auth=auth, pace=args.pace,
+                           time_scale=args.time_scale, scheduler_interval=args.scheduler_interval,
                            serving=not args.no_serving, model_store=not args.no_model_store,
                            board_url=args.board_url, log_requests=not args.quiet)
     import uvicorn

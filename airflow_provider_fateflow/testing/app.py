@@ -23,39 +23,13 @@ from starlette.responses import FileResponse, Response
 from . import auth
 from .config import SandboxConfig
 from .faults import Faults
-from .http import ArgumentError, Ctx, Reply, result, server_error
+from .http import (ArgumentError, Ctx, HTTPException, Reply, bad_request_key_error, method_not_allowed,
+                   not_found, result, server_error, too_large)
 from .routes import FateFlowApp
 from .store import Store
 from .uploads import parse_multipart
 
 log = logging.getLogger("fateflow_sandbox")
-
-
-class HTTPException(Exception):
-    """A werkzeug HTTP exception; FATE Flow's ``errorhandler(Exception)`` answers ``repr(exc)`` with retcode 100."""
-
-    def __init__(self, name: str, code: int, text: str) -> None:
-        super().__init__(text)
-        self.name, self.code, self.text = name, code, text
-
-    def __repr__(self) -> str:
-        return f"<{self.name} '{self.code}: {self.text}'>"
-
-
-def not_found() -> HTTPException:
-    return HTTPException("NotFound", 404, "Not Found")
-
-
-def method_not_allowed() -> HTTPException:
-    return HTTPException("MethodNotAllowed", 405, "Method Not Allowed")
-
-
-def bad_request_key_error() -> HTTPException:
-    return HTTPException("BadRequestKeyError", 400, "Bad Request")
-
-
-def too_large() -> HTTPException:
-    return HTTPException("RequestEntityTooLarge", 413, "Request Entity Too Large")
 
 
 class _FileResponse(FileResponse):
@@ -85,7 +59,9 @@ class SandboxServer:
         files.mkdir(parents=True, exist_ok=True)
         self.store = Store(config.state_dir)
         self.settings: dict[str, Any] = {
-            "pace": config.pace, "serving": config.serving, "model_store": config.model_store, "hold": False,
+            "pace": config.pace, "time_scale": config.time_scale,
+            "scheduler_interval": config.scheduler_interval, "party_lag": None, "serving": config.serving,
+            "model_store": config.model_store, "hold": False,
             "board_url": config.board_url, "port": config.port or 9380, "fate_version": config.fate_version,
             "flow_version": config.flow_version,
         }
@@ -98,13 +74,13 @@ class SandboxServer:
     def startup(self) -> None:
         """Start the engine (idempotent)."""
         if not self.started:
-            self.flow.engine.start()
+            self.flow.core.engine.start()
             self.started = True
 
     def shutdown(self) -> None:
         """Stop the engine and close the store."""
         if self.started:
-            self.flow.engine.stop()
+            self.flow.core.engine.stop()
             self.started = False
         self.store.close()
         if self._tmpdir:
@@ -189,7 +165,7 @@ class SandboxServer:
         try:
             if ctype.startswith("multipart/form-data"):
                 ctx.form, ctx.files = await parse_multipart(
-                    ctype, request.stream(), self.flow.files / "uploads", self.config.max_body)
+                    ctype, request.stream(), self.flow.core.files / "uploads", self.config.max_body)
             elif ctype.startswith("application/x-www-form-urlencoded"):
                 ctx.raw = await self._read_body(request)
                 request._body = ctx.raw  # let Starlette parse the form from the bytes we read
@@ -229,22 +205,17 @@ class SandboxServer:
             return server_error(not_found())
         route = path[4:].strip("/")
         ctx.route = route
-        entry = self.flow.routes.get(route) or self.flow.async_routes.get(route)
-        if entry is None and route.startswith("model/") and route.count("/") == 1:
-            entry = None  # unknown model operation: werkzeug would route it; FATE raises on the enum
-        if entry is None and route.startswith("table/") and route.count("/") == 1:
-            entry = (("POST",), self.flow.table_info) if route == "table/table_info" else None
+        entry = self.flow.route(route)
         if entry is None:
             return server_error(not_found())
-        methods, handler = entry
-        if ctx.method not in methods:
+        if ctx.method not in entry.methods:
             return server_error(method_not_allowed())
         try:
-            if route in self.flow.async_routes:
-                return await handler(ctx)
-            if route in self.flow.file_routes:  # archive builds take seconds: keep the event loop serving
-                return await asyncio.to_thread(handler, ctx)
-            return handler(ctx)
+            if entry.mode == "async":
+                return await entry.handler(ctx)
+            if entry.mode == "file":  # archive builds take seconds: keep the event loop serving
+                return await asyncio.to_thread(entry.handler, ctx)
+            return entry.handler(ctx)
         except ArgumentError as exc:
             return result(101, str(exc))
         except Exception as exc:  # noqa: BLE001 - FATE's errorhandler(Exception)
@@ -278,12 +249,10 @@ class SandboxServer:
             if route == "behave":
                 beh = {"component": body["component"], "fail": body.get("fail"), "seconds": body.get("seconds"),
                        "role": body.get("role"), "party_id": body.get("party_id"), "jobs": int(body.get("jobs", 1))}
-                with self.flow._block:
-                    self.flow.behaviours.append(beh)
+                self.flow.core.add_behaviour(beh)
                 return Reply(200, {"ok": True})
             if route == "behave/clear":
-                with self.flow._block:
-                    self.flow.behaviours.clear()
+                self.flow.core.clear_behaviours()
                 return Reply(200, {"ok": True})
             if route == "jobs_count":
                 return Reply(200, {"count": self.store.count_distinct_jobs()})
@@ -291,7 +260,8 @@ class SandboxServer:
                 self.settings["hold"] = bool(body.get("hold", True))
                 return Reply(200, {"ok": True, "hold": self.settings["hold"]})
             if route == "configure":
-                for key in ("pace", "serving", "model_store", "board_url"):
+                for key in ("pace", "time_scale", "scheduler_interval", "party_lag", "serving", "model_store",
+                            "board_url"):
                     if key in body:
                         self.settings[key] = body[key]
                 if "auth" in body:

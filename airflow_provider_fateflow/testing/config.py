@@ -17,7 +17,11 @@ class SandboxConfig:
     :param state_dir: directory for the sqlite database and table/model files; ``None`` keeps
         the state in memory (and table files in a temporary directory).
     :param auth: ``(app_key, secret_key)`` to switch on client authentication (API.md §2.1).
-    :param pace: seconds each component takes; 0 runs as fast as the engine can.
+    :param pace: ``None`` (default): the timing model of a real FATE Flow 1.11.2 (see :mod:`.timing`),
+        scaled by ``time_scale``; a number > 0: seconds every component takes; ``0``: instant mode.
+    :param time_scale: share of real time the timing model uses (default 0.1; only with ``pace=None``).
+    :param scheduler_interval: seconds until the simulated scheduler loop picks up a rerun signal;
+        ``None``: 2 s, or 0.3 s in instant mode.
     :param serving: a simulated FATE-Serving is reachable (model load/bind succeed).
     :param model_store: a local model store is configured (model store/restore jobs succeed).
     :param board_url: FATE-Board base used to build ``board_url`` values.
@@ -29,7 +33,9 @@ class SandboxConfig:
     port: int = 0
     state_dir: str | None = None
     auth: tuple[str, str] | None = None
-    pace: float = 0.0
+    pace: float | None = None
+    time_scale: float = 0.1
+    scheduler_interval: float | None = None
     serving: bool = True
     model_store: bool = True
     board_url: str = "http://127.0.0.1:8080"

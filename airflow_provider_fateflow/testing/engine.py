@@ -4,7 +4,10 @@ A job is planned at submit time (component order from the DSL dependencies, per-
 behaviour). The engine keeps a heap of due times, so 1,000 running jobs cost nothing while
 they wait: each job is touched only when its current component is due (or its timeout fires).
 All parties of a job live on this one Flow, like the recorded standalone server, and move
-together component by component: waiting -> running -> success / failed / canceled / timeout.
+together component by component: waiting -> running -> success / failed / canceled / timeout; at a
+natural end each party's job row reaches its end status at its own moment (the initiator first).
+How long each step takes is :mod:`.timing`'s business. ``job/rerun`` only raises the rerun signal: the
+job keeps its old status until the simulated scheduler loop picks the signal up.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from . import evaluation
+from . import evaluation, timing
 from .records import (ARBITER_MODULES, END_STATUSES, MODEL_MODULES, MODEL_STORE_ERROR, PREDICT_MODULES, fmt_date,
                       now_ms, party_model_id, task_cmd, worker_id)
 from .store import Store
@@ -102,6 +105,10 @@ class Engine:
         self.settings = settings
         self.cv = threading.Condition(threading.RLock())
         self.heap: list[tuple[float, int, str, int]] = []
+        #: (due, seq, job_id): rerun signals waiting for the scheduler loop
+        self.signals: list[tuple[float, int, str]] = []
+        #: trained learners of running jobs: (job_id, component, party or "") -> weights and scores
+        self._fits: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.plans: dict[str, dict[str, Any]] = {}
         self._seq = 0
         self._stop = False
@@ -118,6 +125,10 @@ class Engine:
                 # resume the current component where it was (due times are wall clock)
                 pass
             self._push(plan, time.time())
+        for plan in self.store.active_plans():
+            if plan.get("rerun_at"):
+                self.plans.setdefault(plan["job_id"], plan)
+                self._signal(plan["job_id"], float(plan["rerun_at"]))
         self._thread = threading.Thread(target=self._loop, name="fateflow-sandbox-engine", daemon=True)
         self._thread.start()
 
@@ -142,10 +153,21 @@ class Engine:
                 if self._stop:
                     return
                 now = time.time()
+                if self.signals and self.signals[0][0] <= now:
+                    _, _, sig_job = heapq.heappop(self.signals)
+                    try:
+                        self._apply_rerun(sig_job)
+                    except Exception:  # the engine must survive anything a job does
+                        log.exception("engine failure on the rerun of job %s", sig_job)
+                    continue
                 if not self.heap:
-                    self.cv.wait(0.5)
+                    self.cv.wait(min(self.signals[0][0] - now, 0.5) if self.signals else 0.5)
                     continue
                 due, _, job_id, gen = self.heap[0]
+                if self.signals and self.signals[0][0] < due:
+                    due = self.signals[0][0]
+                    self.cv.wait(min(due - now, 0.5))
+                    continue
                 if due > now:
                     self.cv.wait(min(due - now, 0.5))
                     continue
@@ -170,15 +192,23 @@ class Engine:
             self._push(plan, time.time() + self._waiting_delay())
 
     def _waiting_delay(self) -> float:
-        pace = float(self.settings.get("pace") or 0)
-        return min(pace, 0.5) if pace > 0 else 0.0
+        return timing.waiting_seconds(self.settings)
+
+    def _signal(self, job_id: str, due: float) -> None:
+        with self.cv:
+            self._seq += 1
+            heapq.heappush(self.signals, (due, self._seq, job_id))
+            self.cv.notify_all()
 
     def _save(self, plan: dict[str, Any]) -> None:
-        self.store.put_plan(plan["job_id"], plan, plan["phase"] != "done")
+        self.store.put_plan(plan["job_id"], plan, plan["phase"] != "done" or bool(plan.get("rerun_at")))
 
     # -- state machine -------------------------------------------------------------------------------------------
     def _advance(self, plan: dict[str, Any]) -> None:
         now = time.time()
+        if plan["phase"] == "ending":
+            self._end_next_party(plan)
+            return
         if plan["phase"] == "waiting":
             if self.settings.get("hold"):
                 self._push(plan, now + 0.1)
@@ -201,7 +231,7 @@ class Engine:
             return
         plan["idx"] += 1
         if plan["idx"] >= len(plan["order"]):
-            self._end_job(plan, "success")
+            self._end_job(plan, "success", stagger=True)
         else:
             self._start_component(plan)
 
@@ -225,7 +255,36 @@ class Engine:
         beh = plan.get("behave", {}).get(cpn, {})
         if beh.get("seconds") is not None:
             return float(beh["seconds"])
-        return float(self.settings.get("pace") or 0)
+        if self.settings.get("pace") is not None:
+            return timing.component_seconds(self.settings, plan["modules"][cpn], {}, None)
+        module = plan["modules"][cpn]
+        tasks = self.store.tasks(plan["job_id"], cpn)
+        if not tasks:
+            return 0.0
+        init = next((t for t in tasks if t["f_role"] == t["f_initiator_role"]
+                     and t["f_party_id"] == t["f_initiator_party_id"]), tasks[0])
+        params = init["f_component_parameters"].get("ComponentParam", {})
+        if plan.get("kind") == "predict":  # a learner predicts in one pass: no training iterations
+            params = dict(params, max_iter=1, num_trees=1, epochs=1)
+        return timing.component_seconds(self.settings, module, params, self._input_rows(plan, cpn, module, init,
+                                                                                         params))
+
+    def _input_rows(self, plan: dict[str, Any], cpn: str, module: str, task: dict[str, Any],
+                    params: dict[str, Any]) -> int | None:
+        """Rows the component reads (its input table at the initiator; an upload's file lines)."""
+        if module == "Reader":
+            ref = params.get("table") or {}
+            table = self.store.get_table(str(ref.get("namespace", "")), str(ref.get("name", "")))
+            return table["count"] if table else None
+        if module == "Upload":
+            count = (plan.get("upload") or {}).get("count")
+            return int(count) if count is not None else None
+        if module == "Download":
+            dl = plan.get("download") or {}
+            table = self.store.get_table(str(dl.get("namespace", "")), str(dl.get("table_name", "")))
+            return table["count"] if table else None
+        src = self._input_table(plan, cpn, task["f_role"], task["f_party_id"])
+        return int(src["count"]) if src and src.get("count") is not None else None
 
     def _start_component(self, plan: dict[str, Any]) -> None:
         cpn = plan["order"][plan["idx"]]
@@ -242,7 +301,8 @@ class Engine:
                              "f_engine_conf": {"computing_engine": "STANDALONE"}})
                 task["f_cmd"] = task_cmd(task, port)
                 if not self._runs_here(plan, cpn, module, task):
-                    task["f_status"] = task["f_party_status"] = "pass"
+                    # the party reports pass; the task's federated status follows the other parties
+                    task["f_party_status"] = "pass"
                     task.update({"f_end_time": ms, "f_end_date": fmt_date(ms), "f_elapsed": 0,
                                  "f_run_ip": "127.0.0.1", "f_run_port": port, "f_kill_status": True})
                 self.store.put_task(task)
@@ -273,7 +333,9 @@ class Engine:
             if task["f_status"] != "running":
                 continue
             err: str | None = None
-            if beh.get("fail") and (beh.get("role") in (None, task["f_role"])) and (
+            if task["f_party_status"] == "pass":
+                pass
+            elif beh.get("fail") and (beh.get("role") in (None, task["f_role"])) and (
                     beh.get("party_id") in (None, "") or str(beh.get("party_id")) == task["f_party_id"]):
                 err = _error_report(cpn, str(beh["fail"]))
             else:
@@ -294,13 +356,17 @@ class Engine:
                     continue
                 err = results[key]
                 status = "failed" if (err or failed_msg) else "success"
+                if task["f_party_status"] == "pass":
+                    task.update({"f_status": status, "f_update_time": ms, "f_update_date": fmt_date(ms)})
+                    self.store.put_task(task)
+                    continue
                 task.update({"f_status": status, "f_party_status": status, "f_end_time": ms,
                              "f_end_date": fmt_date(ms), "f_elapsed": ms - (task["f_start_time"] or ms),
                              "f_run_ip": "127.0.0.1", "f_run_port": port, "f_kill_status": True,
                              "f_update_time": ms, "f_update_date": fmt_date(ms), "f_error_report": err or ""})
                 self.store.put_task(task)
         if failed_msg is not None:
-            self._end_job(plan, "failed")
+            self._end_job(plan, "failed", stagger=True)
             return False
         self._update_progress(plan)
         return True
@@ -316,48 +382,102 @@ class Engine:
             rec["f_update_time"], rec["f_update_date"] = ms, fmt_date(ms)
         self.store.update_job(plan["job_id"], fn)
 
-    def _end_job(self, plan: dict[str, Any], status: str, *, cancel: bool = False) -> None:
-        """Put a job (all parties) in an end status; running tasks follow it."""
+    def _end_job(self, plan: dict[str, Any], status: str, *, cancel: bool = False, stagger: bool = False) -> None:
+        """Put a job in an end status; running tasks follow it.
+
+        :param stagger: a natural end (the last component finished, or one failed): the first party's job row
+            ends now, every other party's row one party lag later (``timing.party_lag_seconds``), in the
+            order of the conf's roles. A stop, a clean of the queue or a timeout ends every row at once.
+        """
         ms = now_ms()
         was_waiting = plan["phase"] == "waiting"
         with self.store.transaction():
-            task_status = {"success": "success", "failed": "failed", "canceled": "canceled",
-                           "timeout": "timeout"}[status]
             for task in self.store.tasks(plan["job_id"]):
                 if task["f_status"] == "running":
-                    task.update({"f_status": task_status, "f_party_status": task_status, "f_end_time": None,
+                    party_status = "pass" if task["f_party_status"] == "pass" else status
+                    task.update({"f_status": status, "f_party_status": party_status, "f_end_time": None,
                                  "f_update_time": ms, "f_update_date": fmt_date(ms), "f_kill_status": True,
                                  "f_run_ip": "127.0.0.1", "f_run_port": self.settings.get("port", 9380)})
                     self.store.put_task(task)
-            tasks = self.store.tasks(plan["job_id"])
-
-            def fn(rec: dict[str, Any]) -> None:
-                rec["f_status"] = status
-                rec["f_tag"] = "job_end"
-                rec["f_update_time"], rec["f_update_date"] = ms, fmt_date(ms)
-                if cancel:
-                    rec["f_cancel_signal"] = True
-                    rec["f_cancel_time"] = ms
-                if was_waiting:
-                    return
-                mine = [t for t in tasks if t["f_role"] == rec["f_role"] and t["f_party_id"] == rec["f_party_id"]]
-                done = sum(1 for t in mine if t["f_status"] in END_STATUSES)
-                rec["f_progress"] = 100 if status == "success" else (int(done * 100 / len(mine)) if mine else 0)
-                rec.update({"f_end_time": ms, "f_end_date": fmt_date(ms),
-                            "f_elapsed": ms - (rec["f_start_time"] or ms), "f_end_scheduling_updates": 1,
-                            "f_remaining_cores": rec["f_cores"], "f_resource_in_use": False,
-                            "f_return_resource_time": ms})
-                if cancel:
-                    rec["f_ready_signal"] = True
-                    rec["f_ready_time"] = ms
+            parties = self._end_order(plan["job_id"])
+            lag = timing.party_lag_seconds(self.settings) if stagger else 0.0
+            now_parties = parties if lag <= 0 else parties[:1]
             if status == "success":  # in the same transaction: no reader sees "success" before the models
                 try:
                     self._on_success(plan)
                 except Exception:  # noqa: BLE001
                     log.exception("post-success hook failed for %s", plan["job_id"])
-            self.store.update_job(plan["job_id"], fn)
-        plan["phase"] = "done"
+            self._end_rows(plan["job_id"], status, now_parties, ms, cancel=cancel, was_waiting=was_waiting)
+        left = [p for p in parties if p not in now_parties]
         plan["status"] = status
+        if left:
+            plan["phase"] = "ending"
+            plan["ending"] = {"status": status, "left": [list(p) for p in left], "lag": lag}
+            self._save(plan)
+            self._push(plan, time.time() + lag)
+            return
+        plan["phase"] = "done"
+        plan.pop("ending", None)
+        self._save(plan)
+        self._forget_fits(plan["job_id"])
+
+    def _forget_fits(self, job_id: str) -> None:
+        for key in [k for k in self._fits if k[0] == job_id]:
+            self._fits.pop(key, None)
+
+    def _end_order(self, job_id: str) -> list[tuple[str, str]]:
+        """(role, party_id) of a job's rows in the order they end: the order of the job conf's ``role`` (as
+        recorded: the toy job's guest before its host; the HeteroLR job's arbiter, host, then guest)."""
+        keys: list[tuple[str, str]] = []
+        for r in self.store.query_jobs({"job_id": job_id}):  # in creation order, as job/query lists them
+            if (r["f_role"], r["f_party_id"]) not in keys:
+                keys.append((r["f_role"], r["f_party_id"]))
+        return keys
+
+    def _end_rows(self, job_id: str, status: str, parties: list[tuple[str, str]], ms: int, *, cancel: bool,
+                  was_waiting: bool) -> None:
+        """Write the end status into the job rows of ``parties``."""
+        tasks = self.store.tasks(job_id)
+        wanted = {(str(r), str(p)) for r, p in parties}
+
+        def fn(rec: dict[str, Any]) -> None:
+            if (str(rec["f_role"]), str(rec["f_party_id"])) not in wanted:
+                return
+            rec["f_status"] = status
+            rec["f_tag"] = "job_end"
+            rec["f_update_time"], rec["f_update_date"] = ms, fmt_date(ms)
+            if cancel:
+                rec["f_cancel_signal"] = True
+                rec["f_cancel_time"] = ms
+            if was_waiting:
+                return
+            mine = [t for t in tasks if t["f_role"] == rec["f_role"] and t["f_party_id"] == rec["f_party_id"]]
+            done = sum(1 for t in mine if t["f_status"] in END_STATUSES)
+            rec["f_progress"] = 100 if status == "success" else (int(done * 100 / len(mine)) if mine else 0)
+            rec.update({"f_end_time": ms, "f_end_date": fmt_date(ms),
+                        "f_elapsed": ms - (rec["f_start_time"] or ms), "f_end_scheduling_updates": 1,
+                        "f_remaining_cores": rec["f_cores"], "f_resource_in_use": False,
+                        "f_return_resource_time": ms})
+            if cancel:
+                rec["f_ready_signal"] = True
+                rec["f_ready_time"] = ms
+        self.store.update_job(job_id, fn)
+
+    def _end_next_party(self, plan: dict[str, Any], *, all_left: bool = False, cancel: bool = False) -> None:
+        """A job in phase ``ending``: the next party's row (or every row left) reaches the end status."""
+        ending = plan.get("ending") or {}
+        left = [tuple(p) for p in ending.get("left", [])]
+        now_parties = left if all_left else left[:1]
+        self._end_rows(plan["job_id"], ending.get("status", plan.get("status") or "success"),
+                       [(str(r), str(p)) for r, p in now_parties], now_ms(), cancel=cancel, was_waiting=False)
+        rest = left[len(now_parties):]
+        if rest:
+            ending["left"] = [list(p) for p in rest]
+            self._save(plan)
+            self._push(plan, time.time() + float(ending.get("lag") or 0))
+            return
+        plan["phase"] = "done"
+        plan.pop("ending", None)
         self._save(plan)
 
     # -- external controls ---------------------------------------------------------------------------------------
@@ -365,7 +485,10 @@ class Engine:
         """``job/stop``: cancel a waiting or running job; a finished job only gets its cancel signal."""
         with self.cv:
             plan = self.plans.get(job_id) or self.store.get_plan(job_id)
-            if plan is not None and plan["phase"] != "done":
+            if plan is not None and plan["phase"] == "ending":  # the parties still running end at once
+                self.plans[job_id] = plan
+                self._end_next_party(plan, all_left=True)
+            elif plan is not None and plan["phase"] != "done":
                 self.plans[job_id] = plan
                 self._end_job(plan, stop_status if stop_status in ("canceled", "failed") else "canceled",
                               cancel=True)
@@ -378,39 +501,63 @@ class Engine:
             return bool(self.store.update_job(job_id, fn))
 
     def rerun(self, job_id: str) -> bool:
-        """``job/rerun``: a failed, canceled or timed-out job goes back to waiting from its first unfinished task."""
+        """``job/rerun``: raise the rerun signal; the job keeps its status until the scheduler loop picks it up.
+
+        Within ``timing.scheduler_seconds`` the loop reruns a failed, canceled or timed-out job from its
+        first unfinished task (back to ``waiting``); a job with nothing to rerun (it succeeded, or it is
+        still waiting or running) only loses the signal again. False if the job is unknown.
+        """
         with self.cv:
             plan = self.plans.get(job_id) or self.store.get_plan(job_id)
-            if plan is None or plan["phase"] != "done" or plan.get("status") == "success":
+            if plan is None:
                 return False
-            ms = now_ms()
-            first = None
-            with self.store.transaction():
-                for i, cpn in enumerate(plan["order"]):
-                    tasks = self.store.tasks(job_id, cpn)
-                    if all(t["f_status"] in ("success", "pass") for t in tasks):
-                        continue
-                    first = i if first is None else first
-                    for t in tasks:
-                        t.update({"f_status": "waiting", "f_party_status": "waiting", "f_start_time": None,
-                                  "f_start_date": None, "f_end_time": None, "f_end_date": None,
-                                  "f_elapsed": None, "f_error_report": "", "f_kill_status": False,
-                                  "f_task_version": t["f_task_version"] + 1, "f_update_time": ms,
-                                  "f_update_date": fmt_date(ms)})
-                        self.store.put_task(t)
-
-                def fn(rec: dict[str, Any]) -> None:
-                    rec.update({"f_status": "waiting", "f_rerun_signal": True, "f_tag": "rerun",
-                                "f_end_time": None, "f_end_date": None, "f_elapsed": None,
-                                "f_cancel_signal": False, "f_cancel_time": None, "f_end_scheduling_updates": 0,
-                                "f_update_time": ms, "f_update_date": fmt_date(ms)})
-                self.store.update_job(job_id, fn)
-            plan.update({"phase": "waiting", "idx": first or 0, "status": None, "deadline": None})
-            plan.get("behave", {}).clear()
+            due = time.time() + timing.scheduler_seconds(self.settings)
+            plan["rerun_at"] = due
             self.plans[job_id] = plan
             self._save(plan)
-            self._push(plan, time.time())
+            self.store.update_job(job_id, lambda rec: rec.update({"f_rerun_signal": True}))
+            self._signal(job_id, due)
             return True
+
+    def _apply_rerun(self, job_id: str) -> None:
+        """The scheduler loop reads a rerun signal (``DAGScheduler.rerun_job``)."""
+        plan = self.plans.get(job_id) or self.store.get_plan(job_id)
+        if plan is None or not plan.get("rerun_at"):
+            return
+        if plan["phase"] == "ending":
+            self._end_next_party(plan, all_left=True)
+        plan["rerun_at"] = None
+        ms = now_ms()
+        if plan["phase"] != "done" or plan.get("status") == "success":  # no task to rerun: the signal goes
+            self._save(plan)
+            self.store.update_job(job_id, lambda rec: rec.update({"f_rerun_signal": False}))
+            return
+        first = None
+        with self.store.transaction():
+            for i, cpn in enumerate(plan["order"]):
+                tasks = self.store.tasks(job_id, cpn)
+                if all(t["f_status"] in ("success", "pass") for t in tasks):
+                    continue
+                first = i if first is None else first
+                for t in tasks:
+                    t.update({"f_status": "waiting", "f_party_status": "waiting", "f_start_time": None,
+                              "f_start_date": None, "f_end_time": None, "f_end_date": None,
+                              "f_elapsed": None, "f_error_report": "", "f_kill_status": False,
+                              "f_task_version": t["f_task_version"] + 1, "f_update_time": ms,
+                              "f_update_date": fmt_date(ms)})
+                    self.store.put_task(t)
+
+            def fn(rec: dict[str, Any]) -> None:
+                rec.update({"f_status": "waiting", "f_rerun_signal": False, "f_tag": "rerun",
+                            "f_end_time": None, "f_end_date": None, "f_elapsed": None,
+                            "f_cancel_signal": False, "f_cancel_time": None, "f_end_scheduling_updates": 0,
+                            "f_update_time": ms, "f_update_date": fmt_date(ms)})
+            self.store.update_job(job_id, fn)
+        plan.update({"phase": "waiting", "idx": first or 0, "status": None, "deadline": None})
+        plan.get("behave", {}).clear()
+        self.plans[job_id] = plan
+        self._save(plan)
+        self._push(plan, time.time())
 
     def clean_queue(self) -> dict[str, int]:
         """``job/clean/queue``: cancel every waiting job this Flow initiated."""
@@ -440,7 +587,8 @@ class Engine:
             table = self.store.get_table(table_ref.get("namespace", ""), table_ref.get("name", ""))
             if table is None:
                 raise ComponentError(_error_report(
-                    cpn, f"ValueError: table {table_ref.get('namespace')} {table_ref.get('name')} does not exist"))
+                    cpn, f"RuntimeError: can not found table name: {table_ref.get('name')} "
+                         f"namespace: {table_ref.get('namespace')}"))
             self._output(job_id, cpn, role, party, "data", table)
             self.store.put_metric(job_id, cpn, role, party, "reader_namespace", "reader_name", [], {
                 "anonymous_info": {}, "attribute_info": {}, "count": table["count"], "metric_type": "data_info",
@@ -479,39 +627,126 @@ class Engine:
                     module, params, model_params)
                 self._save(plan)
 
-    def _learn(self, plan: dict[str, Any], cpn: str, module: str, role: str, party: str,
-               src: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        header, rows = read_table_rows(src)
+    @staticmethod
+    def _label_of(header: list[str], params: dict[str, Any]) -> str | None:
         label = "y" if "y" in header[1:] else None
         for name in (params.get("label_name"), "label"):
             if name and name in header[1:]:
                 label = name
+        return label
+
+    def _learn(self, plan: dict[str, Any], cpn: str, module: str, role: str, party: str,
+               src: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        header, rows = read_table_rows(src)
+        label = self._label_of(header, params)
         features = [c for c in header[1:] if c != label]
-        model = evaluation.fit_weights(header, rows, {header[0], label or ""})
-        max_iter = int(params.get("max_iter", 10) or 10)
+        fit = self._fit(plan, cpn, module, role, party)
+        weights = {c: fit["weight"][c] for c in features if c in fit["weight"]}
+        holds_intercept = role == "guest" or module.startswith("Homo")
         out = {"bestIteration": -1, "encryptedWeight": {}, "header": features,
-               "intercept": model["intercept"] if label else 0.0, "isConverged": False, "iters": max_iter,
-               "lossHistory": [], "needOneVsRest": False, "weight": model["weight"]}
+               "intercept": fit["intercept"] if holds_intercept else 0.0, "isConverged": fit["converged"],
+               "iters": fit["iters"], "lossHistory": fit["loss_history"] if holds_intercept else [],
+               "needOneVsRest": False, "weight": weights}
         kind = "predict" if plan.get("kind") == "predict" else "train"
         if label is None and not (kind == "predict" and role == "guest"):
             return out  # a host holds no labels and writes no predictions
         # a batch prediction of unlabelled rows: the label column says None (federatedml keeps instance.label)
-        scores = evaluation.score_rows(header, rows, model)
+        scores = fit["scores"] if not module.startswith("Homo") else {}
         li = header.index(label) if label else None
         path = self.files / "tables" / f"{uuid.uuid4().hex}.csv"
+        count = 0
         with open(path, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(["id", "label", "predict_result", "predict_score", "predict_detail", "type"])
-            for r, s in zip(rows, scores):
-                res = 1 if s >= 0.5 else 0
-                w.writerow([r[0], "None" if li is None else r[li], res, repr(s), str({"0": 1 - s, "1": s}), kind])
+            for r in rows:
+                sc = scores.get(r[0])
+                if sc is None:  # Homo learners (and rows the join dropped) score with this party's features
+                    if not scores and fit["features"]:
+                        pos = {c: j for j, c in enumerate(header)}
+                        sc = evaluation.score(evaluation.to_features([r[pos[c]] if pos.get(c, 99999) < len(r)
+                                                                      else "" for c in fit["features"]]),
+                                              [fit["weight"][c] for c in fit["features"]], fit["intercept"])
+                    else:
+                        continue
+                res = 1 if sc >= 0.5 else 0
+                w.writerow([r[0], "None" if li is None else r[li], res, repr(sc), str({"0": 1 - sc, "1": sc}), kind])
+                count += 1
         table = {"namespace": f"output_data_{plan['job_id']}_{cpn}_0", "name": uuid.uuid1().hex, "path": str(path),
-                 "count": len(rows), "partition": src.get("partition", 4), "head": 1, "delimiter": ",",
+                 "count": count, "partition": src.get("partition", 4), "head": 1, "delimiter": ",",
                  "columns": ["id", "label", "predict_result", "predict_score", "predict_detail", "type"],
                  "sid": "id", "origin": "output", "create_time": now_ms(), "job_id": plan["job_id"]}
         self.store.put_table(table)
         self._output(plan["job_id"], cpn, role, party, "data", table, register=False)
         return out
+
+    def _fit(self, plan: dict[str, Any], cpn: str, module: str, role: str, party: str) -> dict[str, Any]:
+        """The learner of ``cpn``, trained once per job on every party's input joined by id (a Hetero learner),
+        or on this party's own rows (a Homo learner); in a predict job, the deployed model's weights."""
+        key = (plan["job_id"], cpn, "" if not module.startswith("Homo") else f"{role}#{party}")
+        cached = self._fits.get(key)
+        if cached is not None:
+            return cached
+        tasks = [t for t in self.store.tasks(plan["job_id"], cpn) if t["f_role"] != "arbiter"]
+        if module.startswith("Homo"):
+            tasks = [t for t in tasks if t["f_role"] == role and t["f_party_id"] == party]
+        init = next((t for t in tasks if t["f_role"] == "guest"), tasks[0] if tasks else None)
+        params = (init or {}).get("f_component_parameters", {}).get("ComponentParam", {})
+        # id -> feature values, per party; the label from the party that has one
+        columns: list[str] = []
+        per_party: list[dict[str, list[str]]] = []
+        labels: dict[str, int] = {}
+        for t in tasks:
+            src = self._input_table(plan, cpn, t["f_role"], t["f_party_id"])
+            if src is None:
+                continue
+            header, rows = read_table_rows(src)
+            tparams = t["f_component_parameters"].get("ComponentParam", {})
+            label = self._label_of(header, tparams)
+            feats = [j for j, c in enumerate(header) if j > 0 and c != label and c not in columns]
+            columns.extend(header[j] for j in feats)
+            li = header.index(label) if label else None
+            values: dict[str, list[str]] = {}
+            for r in rows:
+                values[r[0]] = [r[j] if j < len(r) else "" for j in feats]
+                if li is not None and li < len(r):
+                    labels.setdefault(r[0], 1 if str(r[li]).strip() in ("1", "1.0") else 0)
+            per_party.append(values)
+        ids = [i for i in (per_party[0] if per_party else {}) if all(i in v for v in per_party)]
+        x = [evaluation.to_features([val for v in per_party for val in v[i]]) for i in ids]
+        trained = self._trained_weights(plan, cpn, columns) if plan.get("kind") == "predict" else None
+        if trained is None:
+            labelled = [k for k, i in enumerate(ids) if i in labels]
+            result = evaluation.fit_logistic([x[k] for k in labelled], [labels[ids[k]] for k in labelled], params)
+        else:
+            result = trained
+        weights = dict(zip(columns, result["weights"]))
+        fit = {"weight": weights, "intercept": result["intercept"], "iters": result["iters"],
+               "converged": result["converged"], "loss_history": result["loss_history"], "features": columns,
+               "scores": {i: evaluation.score(x[k], result["weights"], result["intercept"])
+                          for k, i in enumerate(ids)}}
+        self._fits[key] = fit
+        return fit
+
+    def _trained_weights(self, plan: dict[str, Any], cpn: str, columns: list[str]) -> dict[str, Any] | None:
+        """A predict job's model: the weights the deployed training job learnt (None if they are not found)."""
+        rows = self.store.job_rows(plan["job_id"])
+        if not rows:
+            return None
+        common = rows[0]["f_runtime_conf"]["job_parameters"]["common"]
+        weights: dict[str, float] = {}
+        intercept = 0.0
+        found = False
+        for rec in self.store.models(str(common.get("model_id")), str(common.get("model_version"))):
+            entry = (rec.get("_components") or {}).get(cpn) or {}
+            param = entry.get("param") or {}
+            if "weight" in param:
+                found = True
+                weights.update(param["weight"])
+                intercept += float(param.get("intercept") or 0.0)
+        if not found:
+            return None
+        return {"weights": [float(weights.get(c, 0.0)) for c in columns], "intercept": intercept,
+                "iters": 0, "converged": False, "loss_history": []}
 
     def _upstream(self, plan: dict[str, Any], cpn: str) -> str | None:
         data = (plan["dsl"]["components"][cpn].get("input") or {}).get("data") or {}

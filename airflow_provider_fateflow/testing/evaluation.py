@@ -1,13 +1,22 @@
-"""Deterministic stand-ins for FATE's learners and its binary Evaluation component.
+"""The sandbox's learner and FATE's binary Evaluation.
 
-The "model" is fixed: each numeric feature is standardised over the table and the score is
-``sigmoid(-1.5 * mean(z))``. On the breast-cancer sample this gives a stable, plausible AUC.
-Evaluation computes the real metrics of those scores against the label column, in the
-metric namespaces and names FATE 1.11 uses (``train`` / ``<learner>``, ``<learner>_roc``, ...).
+The learner is a real logistic regression, trained the way FATE's HeteroLR trains (federatedml
+``linear_model``): raw features (no scaling), weights initialised to zeros, full-batch gradients
+(mini-batches when ``batch_size`` is smaller than the table), the L2 penalty (its gradient) or the L1
+penalty (shrinkage after each step) weighted by ``alpha``, the ``sgd``/``rmsprop``/``adam``/``adagrad`` optimizers with FATE's learning-rate decay
+(``lr / sqrt(1 + decay * iter)``), ``max_iter`` iterations and the ``diff`` early stop at ``tol``.
+The engine joins the guest's and the hosts' tables by id and trains on every party's features at
+once: the result is what a federated HeteroLR converges to, without the encryption. Evaluation
+computes the real metrics of those scores against the label column, in the metric namespaces and
+names FATE 1.11 uses (``train`` / ``<learner>``, ``<learner>_roc``, ...). Unlike FATE, the learner
+standardises the features internally (the reported weights are for the raw features), so its AUC is
+close to FATE's, not equal (the recorded job: 0.926 on FATE, 0.98 here). Pure Python: the example
+tables (200 rows, 10 features, 30 iterations) take about 60 ms.
 """
 from __future__ import annotations
 
 import math
+import random
 from typing import Any
 
 
@@ -18,36 +27,133 @@ def _num(x: str) -> float | None:
         return None
 
 
-def fit_weights(header: list[str], rows: list[list[str]], exclude: set[str]) -> dict[str, Any]:
-    """Per-feature mean/std and the fixed weights of the pseudo-model."""
-    stats: dict[str, tuple[float, float]] = {}
-    for j, col in enumerate(header):
-        if col in exclude:
-            continue
-        vals = [v for v in (_num(r[j]) for r in rows if j < len(r)) if v is not None]
-        if not vals:
-            continue
-        mean = sum(vals) / len(vals)
-        std = math.sqrt(sum((v - mean) ** 2 for v in vals) / len(vals)) or 1.0
-        stats[col] = (mean, std)
-    k = max(len(stats), 1)
-    weights = {col: round(-1.5 / k / s, 12) for col, (m, s) in stats.items()}
-    intercept = round(sum(1.5 / k * m / s for m, s in stats.values()), 12)
-    return {"stats": stats, "weight": weights, "intercept": intercept}
-
-
-def score_rows(header: list[str], rows: list[list[str]], model: dict[str, Any]) -> list[float]:
-    """Scores in [0, 1] of every row under the pseudo-model."""
-    idx = {c: header.index(c) for c in model["weight"] if c in header}
+def to_features(values: list[str]) -> list[float]:
+    """A row's feature strings as floats (missing or non-numeric values count as 0, FATE's default fill)."""
     out = []
-    for r in rows:
-        z = model["intercept"]
-        for col, j in idx.items():
-            v = _num(r[j]) if j < len(r) else None
-            z += model["weight"][col] * (v if v is not None else model["stats"][col][0])
-        z = max(min(z, 60.0), -60.0)
-        out.append(1.0 / (1.0 + math.exp(-z)))
+    for v in values:
+        f = _num(v)
+        out.append(f if f is not None and math.isfinite(f) else 0.0)
     return out
+
+
+def _sigmoid(z: float) -> float:
+    z = max(min(z, 60.0), -60.0)
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def fit_logistic(x: list[list[float]], y: list[int], params: dict[str, Any]) -> dict[str, Any]:
+    """Train a logistic regression as FATE's HeteroLR does (see the module docstring).
+
+    :param x: feature rows (all parties' features, joined by id).
+    :param y: labels (0/1).
+    :param params: the learner's ComponentParam (``max_iter``, ``learning_rate``, ``penalty``, ``alpha``,
+        ``optimizer``, ``batch_size``, ``tol``, ``early_stop``, ``decay``, ``decay_sqrt``,
+        ``init_param.fit_intercept``, ``cv_param.random_seed``).
+    :return: ``weights`` (one per feature), ``intercept``, ``iters`` run, ``converged``, ``loss_history``.
+    """
+    n = len(x)
+    d = len(x[0]) if x else 0
+    # standardise inside the learner (FATE trains on the raw values, where an optimizer step of the
+    # learning rate moves every weight about as far: the same ranks, a steadier path); the weights are
+    # mapped back to the raw features below
+    mean = [sum(r[j] for r in x) / n for j in range(d)] if n else [0.0] * d
+    std = [math.sqrt(sum((r[j] - mean[j]) ** 2 for r in x) / n) or 1.0 for j in range(d)] if n else [1.0] * d
+    x = [[(r[j] - mean[j]) / std[j] for j in range(d)] for r in x]
+    max_iter = max(int(params.get("max_iter", 100) or 0), 0)
+    lr0 = float(params.get("learning_rate", 0.01) or 0.01)
+    alpha = float(params.get("alpha", 1.0) or 0.0)
+    penalty = str(params.get("penalty") or "L2").upper()
+    optimizer = str(params.get("optimizer") or "rmsprop").lower()
+    tol = float(params.get("tol", 1e-4) or 0.0)
+    early_stop = str(params.get("early_stop") or "diff")
+    decay = float(params.get("decay", 1) or 0.0)
+    decay_sqrt = bool(params.get("decay_sqrt", True))
+    fit_intercept = bool((params.get("init_param") or {}).get("fit_intercept", True))
+    batch = int(params.get("batch_size", -1) or -1)
+    batch = n if batch <= 0 or batch >= n else batch
+    w = [0.0] * d
+    b = 0.0
+    m1 = [0.0] * (d + 1)
+    m2 = [0.0] * (d + 1)
+    order = list(range(n))
+    rng = random.Random(int((params.get("cv_param") or {}).get("random_seed") or 1))
+    loss_history: list[float] = []
+    converged = False
+    iters = 0
+    for it in range(max_iter):
+        iters = it + 1
+        lr = lr0 / (math.sqrt(1 + decay * it) if decay_sqrt else (1 + decay * it))
+        if batch < n:
+            rng.shuffle(order)
+        loss = 0.0
+        for start in range(0, n, batch):
+            idx = order[start:start + batch]
+            grad = [0.0] * (d + 1)
+            for i in idx:
+                xi = x[i]
+                p = _sigmoid(b + sum(wj * xj for wj, xj in zip(w, xi)))
+                err = p - y[i]
+                for j in range(d):
+                    grad[j] += err * xi[j]
+                grad[d] += err
+                loss -= math.log(max(p, 1e-15)) if y[i] else math.log(max(1 - p, 1e-15))
+            k = len(idx) or 1
+            grad = [g / k for g in grad]
+            if penalty == "L2":  # FATE's L2Updater: the penalty's gradient joins the loss's
+                for j in range(d):
+                    grad[j] += alpha * w[j]
+            if not fit_intercept:
+                grad[d] = 0.0
+            step = _optimizer_step(optimizer, grad, m1, m2, lr, it + 1)
+            for j in range(d):
+                w[j] -= step[j]
+                if penalty == "L1":  # FATE's L1Updater: shrink towards zero after the step
+                    w[j] = math.copysign(max(abs(w[j]) - lr * alpha, 0.0), w[j])
+            b -= step[d]
+        loss /= max(n, 1)
+        if penalty == "L2":
+            loss += 0.5 * alpha * sum(wj * wj for wj in w)
+        elif penalty == "L1":
+            loss += alpha * sum(abs(wj) for wj in w)
+        loss_history.append(loss)
+        if early_stop == "diff" and len(loss_history) > 1 and abs(loss_history[-2] - loss) < tol:
+            converged = True
+            break
+        if early_stop == "abs" and loss < tol:
+            converged = True
+            break
+    raw_w = [w[j] / std[j] for j in range(d)]
+    raw_b = b - sum(w[j] * mean[j] / std[j] for j in range(d))
+    return {"weights": raw_w, "intercept": raw_b, "iters": iters, "converged": converged,
+            "loss_history": loss_history}
+
+
+def _optimizer_step(name: str, grad: list[float], m1: list[float], m2: list[float], lr: float,
+                    t: int) -> list[float]:
+    """One update of FATE's optimizers (``m1``/``m2`` are the optimizer's state, updated in place)."""
+    if name == "rmsprop":
+        rho = 0.99
+        for j, g in enumerate(grad):
+            m2[j] = rho * m2[j] + (1 - rho) * g * g
+        return [lr * g / math.sqrt(m2[j] + 1e-6) for j, g in enumerate(grad)]
+    if name == "adam":
+        b1, b2 = 0.9, 0.999
+        out = []
+        for j, g in enumerate(grad):
+            m1[j] = b1 * m1[j] + (1 - b1) * g
+            m2[j] = b2 * m2[j] + (1 - b2) * g * g
+            out.append(lr * (m1[j] / (1 - b1 ** t)) / (math.sqrt(m2[j] / (1 - b2 ** t)) + 1e-8))
+        return out
+    if name == "adagrad":
+        for j, g in enumerate(grad):
+            m2[j] += g * g
+        return [lr * g / math.sqrt(m2[j] + 1e-7) for j, g in enumerate(grad)]
+    return [lr * g for g in grad]  # sgd (and anything FATE would refuse)
+
+
+def score(features: list[float], weights: list[float], intercept: float) -> float:
+    """The predicted probability of label 1."""
+    return _sigmoid(intercept + sum(w * f for w, f in zip(weights, features)))
 
 
 def _r(x: float) -> float:

@@ -1,4 +1,4 @@
-"""Request context and replies shared by the ASGI app and the route handlers."""
+"""Request context, replies and werkzeug-style HTTP errors shared by the ASGI app and the route handlers."""
 from __future__ import annotations
 
 import json
@@ -11,6 +11,37 @@ class ArgumentError(Exception):
 
     def __init__(self, missing: list[str]) -> None:
         super().__init__("required argument are missing: {}; ".format(",".join(missing)))
+
+
+class HTTPException(Exception):
+    """A werkzeug HTTP exception; FATE Flow's ``errorhandler(Exception)`` answers ``repr(exc)`` with retcode 100."""
+
+    def __init__(self, name: str, code: int, text: str) -> None:
+        super().__init__(text)
+        self.name, self.code, self.text = name, code, text
+
+    def __repr__(self) -> str:
+        return f"<{self.name} '{self.code}: {self.text}'>"
+
+
+def not_found() -> HTTPException:
+    """werkzeug ``NotFound``."""
+    return HTTPException("NotFound", 404, "Not Found")
+
+
+def method_not_allowed() -> HTTPException:
+    """werkzeug ``MethodNotAllowed``."""
+    return HTTPException("MethodNotAllowed", 405, "Method Not Allowed")
+
+
+def bad_request_key_error() -> HTTPException:
+    """werkzeug ``BadRequestKeyError`` (a missing form or file field)."""
+    return HTTPException("BadRequestKeyError", 400, "Bad Request")
+
+
+def too_large() -> HTTPException:
+    """werkzeug ``RequestEntityTooLarge``."""
+    return HTTPException("RequestEntityTooLarge", 413, "Request Entity Too Large")
 
 
 @dataclass

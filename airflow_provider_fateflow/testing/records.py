@@ -12,6 +12,8 @@ import time
 import uuid
 from typing import Any
 
+from .params import user_fed, with_defaults
+
 FLOW_ROOT = "/data/projects/fate/fateflow"
 ROLE_ORDER = ("guest", "host", "arbiter", "local")
 
@@ -251,8 +253,8 @@ def task_parameters(module: str, cpn: str, runtime_conf: dict[str, Any], role: s
     cparam: dict[str, Any] = {"_name": f"{module}#{cpn}"}
     if module not in ("Reader", "Upload", "Download", "ModelStore", "ModelRestore"):
         cparam.update({"_feeded_deprecated_params": [], "_is_raw_conf": False,
-                       "_user_feeded_params": sorted(params)})
-    cparam.update(params)
+                       "_user_feeded_params": user_fed(params)})
+    cparam.update(with_defaults(module, params, role))
     code_path = module
     if module in ARBITER_MODULES or module in ("SecureAddExample", "HeteroSecureBoost", "Intersection"):
         code_path = f"{module.replace('Example', '')}{role.capitalize()}"

@@ -43,7 +43,12 @@ class FateFlowSandbox:
     :param port: TCP port; 0 picks a free one (kept across restarts).
     :param state_dir: sqlite/table/model state directory; None keeps state in memory.
     :param auth: ``(app_key, secret_key)`` to require signed requests (API.md §2.1).
-    :param pace: seconds each component takes; 0 = as fast as possible (still waiting -> running -> success).
+    :param pace: ``None`` (default): the timing model of a real FATE Flow 1.11.2 (per component kind, growing
+        with input rows and ``max_iter``; the example HeteroLR training job takes about 9 s); a number > 0:
+        seconds every component takes; ``0``: instant mode (components take no time; a rerun is still picked
+        up 0.3 s late, as the real scheduler loop does it 2 s late).
+    :param time_scale: share of real time the timing model uses (default 0.1 = a tenth; only with ``pace=None``).
+    :param scheduler_interval: seconds until a ``job/rerun`` is picked up; None = 2 s (0.3 s when ``pace=0``).
     :param serving: a simulated FATE-Serving is reachable; False reproduces the recorded load/bind failures.
     :param model_store: a local model store exists; False makes store/restore jobs fail as recorded.
     :param board_url: FATE-Board base URL used in ``board_url`` values.
@@ -53,13 +58,17 @@ class FateFlowSandbox:
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, state_dir: str | Path | None = None,
-                 auth: tuple[str, str] | None = None, pace: float = 0.0, serving: bool = True,
+                 auth: tuple[str, str] | None = None, pace: float | None = None, time_scale: float = 0.1,
+                 scheduler_interval: float | None = None, serving: bool = True,
                  model_store: bool = True, board_url: str = "http://127.0.0.1:8080", subprocess: bool = False,
                  log_requests: bool = False, start_timeout: float = 30.0) -> None:
         self.host = host
         self.port = int(port)
         self.config = SandboxConfig(host=host, port=self.port, state_dir=str(state_dir) if state_dir else None,
-                                    auth=tuple(auth) if auth else None, pace=float(pace), serving=serving,
+                                    auth=tuple(auth) if auth else None,
+                                    pace=None if pace is None else float(pace), time_scale=float(time_scale),
+                                    scheduler_interval=None if scheduler_interval is None else float(
+                                        scheduler_interval), serving=serving,
                                     model_store=model_store, board_url=board_url, log_requests=log_requests)
         self.subprocess = subprocess
         self.start_timeout = start_timeout
@@ -113,7 +122,11 @@ class FateFlowSandbox:
 
     def _start_process(self) -> None:
         cmd = [sys.executable, "-m", "airflow_provider_fateflow.testing", "--host", self.host, "--port",
-               str(self.port), "--pace", str(self.config.pace), "--board-url", self.config.board_url]
+               str(self.port), "--time-scale", str(self.config.time_scale), "--board-url", self.config.board_url]
+        if self.config.pace is not None:
+            cmd += ["--pace", str(self.config.pace)]
+        if self.config.scheduler_interval is not None:
+            cmd += ["--scheduler-interval", str(self.config.scheduler_interval)]
         if self.config.state_dir:
             cmd += ["--state-dir", self.config.state_dir]
         if self.config.auth:
@@ -234,7 +247,10 @@ class FateFlowSandbox:
         self._control("POST", "hold", {"hold": on})
 
     def configure(self, **settings: Any) -> None:
-        """Change ``pace``, ``serving``, ``model_store``, ``board_url`` or ``auth`` (``(key, secret)`` or None)."""
+        """Change settings of the running server: ``pace`` (None = the timing model, 0 = instant, N = N seconds
+        per component), ``time_scale``, ``scheduler_interval``, ``party_lag`` (seconds between two parties'
+        job rows ending; None = 1 s in the timing model, 0 in instant mode), ``serving``, ``model_store``, ``board_url`` or
+        ``auth`` (``(key, secret)`` or None). Jobs already running keep the durations they started with."""
         if "auth" in settings and settings["auth"] is not None:
             settings["auth"] = list(settings["auth"])
         self._control("POST", "configure", settings)

@@ -113,7 +113,7 @@ def test_timeout_stop_queue_clean_rerun(sandbox: FateFlowSandbox) -> None:
 
 
 def test_restart_keeps_state(tmp_path: Path) -> None:
-    sb = FateFlowSandbox(state_dir=tmp_path, subprocess=True)
+    sb = FateFlowSandbox(state_dir=tmp_path, subprocess=True, pace=0)
     sb.start()
     try:
         job = lr(sb)

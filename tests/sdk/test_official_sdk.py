@@ -24,8 +24,6 @@ DRIVER = HERE / "sdk_driver.py"
 SDK_VENV = REPO / ".venv-fate-client"
 #: copy of the requirements the venv was built from; a changed requirements file rebuilds the venv
 STAMP = "installed-requirements.txt"
-#: seconds each sandbox component takes: enough for the driver to catch a job running (job.stop) or waiting
-PACE = 0.2
 AUTH = ("sdk-test-key", "sdk-test-secret")
 
 
@@ -112,19 +110,22 @@ def _table(steps: list[dict]) -> str:
 
 
 def _drive(python: Path, examples: Path, tmp_path: Path, *, auth: tuple[str, str] | None, serving: bool,
-           model_store: bool) -> None:
+           model_store: bool, time_scale: float | None = None) -> None:
     try:
         from airflow_provider_fateflow.testing import FateFlowSandbox
     except ImportError as exc:
         pytest.fail(f"the sandbox is not importable: {exc!r}", pytrace=False)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    with FateFlowSandbox(pace=PACE, auth=auth, serving=serving, model_store=model_store) as sb:
+    # the sandbox's default timing (a model of the real server): the driver must cope with real waits; the
+    # second cycle runs the same model faster (time_scale 0.02: the 30-iteration job still runs ~6 s)
+    options = {} if time_scale is None else {"time_scale": time_scale}
+    with FateFlowSandbox(auth=auth, serving=serving, model_store=model_store, **options) as sb:
         cmd = [str(python), str(DRIVER), "--host", sb.host, "--port", str(sb.port), "--workdir", str(tmp_path),
                "--examples", str(examples), "--serving", "on" if serving else "off",
-               "--model-store", "on" if model_store else "off", "--job-timeout", "30"]
+               "--model-store", "on" if model_store else "off", "--job-timeout", "120"]
         if auth:
             cmd += ["--auth", f"{auth[0]}:{auth[1]}"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
     steps = []
     for line in proc.stdout.splitlines():
         try:
@@ -143,7 +144,8 @@ def _drive(python: Path, examples: Path, tmp_path: Path, *, auth: tuple[str, str
 
 @pytest.mark.slow
 def test_official_sdk_full_cycle(fate_client_venv: Path | VenvError, examples_dir: Path, tmp_path: Path) -> None:
-    """Unsigned, with FATE-Serving and a model store: train, deploy, predict, load, bind, store, restore."""
+    """Unsigned, with FATE-Serving and a model store, on a sandbox started with no options (the timing model):
+    train, deploy, predict, load, bind, store, restore, stop a running 30-iteration job and clean it."""
     _drive(_python(fate_client_venv), examples_dir, tmp_path, auth=None, serving=True, model_store=True)
 
 
@@ -152,7 +154,8 @@ def test_official_sdk_signed_as_recorded(fate_client_venv: Path | VenvError, exa
                                          tmp_path: Path) -> None:
     """Client authentication on (every request signed by the SDK, wrong keys refused with 109), and the
     recorded server's setup: no FATE-Serving (load/bind fail), no model store (store/restore jobs fail)."""
-    _drive(_python(fate_client_venv), examples_dir, tmp_path, auth=AUTH, serving=False, model_store=False)
+    _drive(_python(fate_client_venv), examples_dir, tmp_path, auth=AUTH, serving=False, model_store=False,
+           time_scale=0.02)
 
 
 @pytest.mark.parametrize("line", [ln for ln in REQUIREMENTS.read_text().splitlines()
