@@ -1,6 +1,7 @@
 """Job operators: submit, stop, rerun, clean, queue clean, predict DSL, logs."""
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_fateflow.client.errors import FateFlowInputError, FateFlowNotFoundError
+from airflow_provider_fateflow.client.job import MARKER_KEY
 from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int, validate_dsl, validate_job_conf
 from airflow_provider_fateflow.client.wait import STALE_GRACE, watched_row
 from airflow_provider_fateflow.operators.base import FateFlowBaseOperator, FateFlowJobOperator, JobRef
@@ -46,6 +48,54 @@ def load_rendered_json(operator: FateFlowBaseOperator, value: Any, what: str, co
     return data
 
 
+def _typed(value: Any) -> Any:
+    """A rendered override value: JSON when it reads as JSON (``"16"`` -> 16), else the string itself."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def apply_overrides(conf: dict[str, Any], overrides: Mapping[str, Any] | None) -> None:
+    """Set ``overrides`` (``{"dotted.path": value}``) in ``conf``, creating missing levels.
+
+    :raises FateFlowInputError: not a dict, an empty path, or a path through a value that is not an object.
+    """
+    if not overrides:
+        return
+    if not isinstance(overrides, Mapping):
+        raise FateFlowInputError(f"conf_overrides must be a dict of dotted paths, got {type(overrides).__name__}")
+    for path, value in overrides.items():
+        keys = [k for k in str(path).split(".")]
+        if not all(keys):
+            raise FateFlowInputError(f"conf_overrides: {path!r} is not a dotted path such as 'job_parameters.common.x'")
+        node: Any = conf
+        for depth, key in enumerate(keys[:-1]):
+            node = node.setdefault(key, {}) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                where = ".".join(keys[: depth + 1])
+                raise FateFlowInputError(f"conf_overrides: {path!r}: {where!r} in the conf is not an object")
+        node[keys[-1]] = _typed(value)
+
+
+def conf_summary(conf: Mapping[str, Any]) -> str:
+    """One line: the initiator, the parties, the job type and the tables the readers read."""
+    initiator = conf.get("initiator") or {}
+    parties = ", ".join(f"{role} {ids}" for role, ids in (conf.get("role") or {}).items())
+    common = (conf.get("job_parameters") or {}).get("common") or {}
+    tables = []
+    for role, by_party in ((conf.get("component_parameters") or {}).get("role") or {}).items():
+        for party, components in (by_party or {}).items():
+            for name, params in (components or {}).items():
+                table = (params or {}).get("table") if isinstance(params, Mapping) else None
+                if isinstance(table, Mapping) and table.get("name"):
+                    tables.append(f"{role}[{party}] {name}: {table.get('namespace')}/{table.get('name')}")
+    return (f"initiator {initiator.get('role')}/{initiator.get('party_id')}; parties {parties or '?'}; "
+            f"job_type {common.get('job_type', 'train')}" + (f"; tables {'; '.join(tables)}" if tables else ""))
+
+
 def writable_directory(path: Any, what: str) -> Path:
     """Create ``path`` if needed and check it can be written, before any request.
 
@@ -79,6 +129,14 @@ class SubmitJobOperator(FateFlowJobOperator):
         worker (read at execute time; its string values are rendered with Jinja when ``render_files``).
     :param dsl: the job DSL, a dict or a JSON file path; may be None for predict jobs.
     :param render_files: render Jinja in the string values of conf/DSL files (default True).
+    :param conf_overrides: values set in the loaded conf, by dotted path (templated), e.g.
+        ``{"component_parameters.common.hetero_lr_0.max_iter": "{{ params.max_iter }}"}``. A rendered value
+        that reads as JSON becomes that JSON value (``"16"`` -> ``16``, ``"0.1"``, ``"true"``, ``"[1, 2]"``),
+        since FATE refuses a number given as a string; write ``'"16"'`` for the string. Missing levels are
+        created.
+
+    Once loaded, the conf actually submitted (overrides and the provider's ``airflow`` marker included)
+    replaces the file path in the task's Rendered Templates, and a one-line summary is logged.
     :param wait_for_completion: wait until the job ends (default True).
     :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
     :param poll_interval: seconds between status queries (default 10).
@@ -88,18 +146,22 @@ class SubmitJobOperator(FateFlowJobOperator):
     :param hook_params: hook parameters (timeouts in seconds, retries).
     """
 
-    template_fields: Sequence[str] = ("conf", "dsl", "fateflow_conn_id")
-    template_fields_renderers = {"conf": "json", "dsl": "json"}
+    template_fields: Sequence[str] = ("conf", "dsl", "conf_overrides", "fateflow_conn_id")
+    template_fields_renderers = {"conf": "json", "dsl": "json", "conf_overrides": "json"}
+    #: the conf and DSL as submitted (not their file paths) become the Rendered Templates
+    overwrite_rtif_after_execution = True
 
     def __init__(self, *, conf: dict[str, Any] | str, dsl: dict[str, Any] | str | None = None,
-                 render_files: bool = True, **kwargs: Any) -> None:
+                 render_files: bool = True, conf_overrides: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.conf = conf
         self.dsl = dsl
         self.render_files = render_files
+        self.conf_overrides = conf_overrides
 
     def _validate(self, context: Context) -> None:
         conf = load_rendered_json(self, self.conf, "job conf", context, self.render_files)
+        apply_overrides(conf, self.conf_overrides)
         validate_job_conf(conf)
         dsl = None
         if self.dsl is not None:
@@ -113,6 +175,9 @@ class SubmitJobOperator(FateFlowJobOperator):
 
     def _submit(self, context: Context, marker: str) -> JobRef:
         role, party = self._lookup_party(context)  # type: ignore[misc]
+        self.log.info("Submitting FATE job: %s", conf_summary(self._job_conf))
+        self.conf = {**self._job_conf, MARKER_KEY: {"marker": marker}}  # what FATE receives, for the UI
+        self.dsl = self._job_dsl
         result = self.hook.job.submit(self._job_conf, self._job_dsl, marker=marker)
         self.log.info("Submitted FATE job %s (model %s, version %s).", result.job_id, result.model_id,
                       result.model_version)

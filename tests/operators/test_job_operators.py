@@ -99,6 +99,24 @@ def test_conf_and_dsl_files_are_read_and_rendered(sb, tmp_path):
     assert _query(job_id).status.value == "success"
 
 
+def test_conf_overrides_reach_fate_typed_and_the_submitted_conf_is_shown(sb, tmp_path, capfd):
+    (tmp_path / "conf.json").write_text(json.dumps(toy_conf()))
+    op = _submit(conf=str(tmp_path / "conf.json"), conf_overrides={
+        "component_parameters.common.secure_add_example_0.data_num": "{{ params.rows }}",  # Airflow renders "1000"
+        "job_parameters.common.job_type": "train",
+        "airflow.description": '"{{ params.rows }}"',  # a JSON string stays a string
+    })
+    op.render_template_fields(make_context(params={"rows": 1000}))
+    job_id = op.execute(make_context(params={"rows": 1000}))
+    conf = _query(job_id).runtime_conf
+    assert conf["component_parameters"]["common"]["secure_add_example_0"]["data_num"] == 1000  # a number
+    assert conf["airflow"]["description"] == "1000"
+    assert isinstance(op.conf, dict) and op.conf["airflow"]["marker"] and op.conf["initiator"]["role"] == "guest"
+    assert "Submitting FATE job: initiator guest/9999; parties guest [9999], host [10000]" in "".join(capfd.readouterr())
+    with pytest.raises(FateFlowInputError, match="conf_overrides: 'initiator.role.x'"):
+        _submit(conf=toy_conf(), conf_overrides={"initiator.role.x": 1}).execute(make_context())
+
+
 # -- success, XCom, link ----------------------------------------------------------------------------------------
 def test_submit_waits_and_pushes_xcom(sb):
     ti = FakeTI()
