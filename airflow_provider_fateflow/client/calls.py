@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from airflow_provider_fateflow.client.auth import sign
+from airflow_provider_fateflow.client.auth import sign, sign_v2
 from airflow_provider_fateflow.client.config import ClientConfig
 from airflow_provider_fateflow.client.errors import (
     FateFlowApiError,
@@ -42,6 +42,8 @@ __all__ = [
     "envelope_data",
     "json_query",
     "auth_reason",
+    "v2_envelope",
+    "V2_AUTH_CODES",
 ]
 
 log = logging.getLogger("airflow_provider_fateflow.client")
@@ -119,6 +121,9 @@ class ApiCall:
     :param not_found: error answers that mean "does not exist" -> FateFlowNotFoundError.
     :param empty_on: error answers that mean "nothing matched" -> ``parse`` gets ``data = None``.
     :param parse: turns the envelope (or a DownloadedFile) into the typed result.
+    :param dialect: the wire generation: ``"v1"`` (default; ``retcode``/``retmsg``, HMAC-SHA1 signature),
+        ``"v2"`` (FATE Flow 2.x: ``code``/``message``, some answers unwrapped, MD5 signature; see
+        :func:`v2_envelope`), or ``"raw"`` (any 2xx JSON object goes to ``parse`` unchecked: dialect detection).
     """
 
     operation: str
@@ -135,6 +140,7 @@ class ApiCall:
     not_found: NotFoundRule | None = None
     empty_on: NotFoundRule | None = None
     parse: Callable[[Any], Any] = envelope_data
+    dialect: str = "v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +319,10 @@ def prepare(call: ApiCall, config: ClientConfig) -> WireRequest:
     else:
         headers = {}
     if config.app_key and config.secret_key:
-        headers = {**headers, **sign(config.app_key, config.secret_key, path_url, signed_body, signed_form)}
+        if call.dialect == "v2":
+            headers = {**headers, **sign_v2(config.app_key, config.secret_key)}
+        else:
+            headers = {**headers, **sign(config.app_key, config.secret_key, path_url, signed_body, signed_form)}
     return WireRequest(call.method, url, path_url, headers, body)
 
 
@@ -412,6 +421,10 @@ def parse_response(call: ApiCall, status: int, headers: Mapping[str, str], body:
             f"expected a JSON object envelope, got {type(envelope).__name__}",
             operation=op, http_status=status, excerpt=excerpt(body),
         )
+    if call.dialect == "raw" and 200 <= status < 300 and status != 210:
+        return _run_parser(call, envelope, status, body)
+    if call.dialect == "v2":
+        envelope = v2_envelope(envelope)
     retcode = envelope.get("retcode")
     if status == 210 or not 200 <= status < 300 or retcode != 0:
         if retcode is None and 200 <= status < 300:
@@ -438,6 +451,28 @@ def parse_response(call: ApiCall, status: int, headers: Mapping[str, str], body:
                 data=data, body_excerpt=excerpt(body), hint="the server accepted the request but its job submit failed",
             )
     return _run_parser(call, envelope, status, body)
+
+
+#: v2 ``code`` values that mean the request was not authenticated (fate_flow/entity/code: ReturnCode.API).
+V2_AUTH_CODES = {5000: "expired", 5002: "unknown_app_id", 5003: "bad_signature", 5004: "bad_signature",
+                 5005: "no_permission"}
+
+
+def v2_envelope(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """A FATE Flow 2.x answer in the shape the classifier reads (``retcode``, ``retmsg``, ``data``, the rest).
+
+    2.x wraps most answers as ``{"code", "message", "data", ...}`` (HTTP 200 for errors too). A few routes
+    (``output/data/table``, ``output/data/display``) send their object without the wrapper: that is data.
+    An answer with ``retcode`` and no ``code`` came from a 1.x server: it stays an error (``v1_server``).
+    """
+    if "code" in answer:
+        out = {k: v for k, v in answer.items() if k not in ("code", "message")}
+        out["retcode"], out["retmsg"] = answer.get("code"), answer.get("message")
+        return out
+    if "retcode" in answer:
+        return {"retcode": answer.get("retcode") if answer.get("retcode") != 0 else 100,
+                "retmsg": answer.get("retmsg"), "data": answer.get("data"), "v1_server": True}
+    return {"retcode": 0, "retmsg": None, "data": dict(answer)}
 
 
 def _run_parser(call: ApiCall, envelope: Any, status: int, body: bytes | None) -> Any:
@@ -495,6 +530,12 @@ def api_error(
         operation=call.operation, retcode=retcode, retmsg=None if retmsg is None else str(retmsg),
         http_status=status, data=envelope.get("data"), body_excerpt=excerpt(body), retry_after=retry_after,
     )
+    if call.dialect == "v2" and retcode in V2_AUTH_CODES:
+        return FateFlowAuthError(
+            f"authentication failed (server said: {summarize_retmsg(retmsg, 200)}); check the connection's login "
+            "(app id) and password (app token), and this machine's clock",
+            reason=V2_AUTH_CODES[retcode], **kwargs,
+        )
     if retcode == 109 or (status in (401, 403, 425) and retcode == status):
         reason, explanation = auth_reason(retmsg)
         return FateFlowAuthError(
@@ -504,7 +545,11 @@ def api_error(
         return FateFlowNotFoundError(**kwargs)
     text = str(retmsg or "")
     hint = None
-    if text.startswith("<NotFound '404"):
+    if envelope.get("v1_server"):
+        hint = "the server answered like FATE Flow 1.x: set the connection's api_version to v1 (or auto)"
+    elif text.startswith("<NotFound '404") and call.dialect == "v2":
+        hint = "the server has no such /v2 route: is it a FATE Flow 2.x server?"
+    elif text.startswith("<NotFound '404"):
         hint = "the server has no such route: is it a FATE Flow 1.x server with the v1 API?"
     elif text.startswith("<MethodNotAllowed"):
         hint = "wrong HTTP method for this route"

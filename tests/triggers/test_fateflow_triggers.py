@@ -116,9 +116,9 @@ def test_transient_outage_is_retried_not_an_error(sb):
 
 def test_exceptions_become_one_error_event(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_BROKEN", '{"conn_type": "fateflow", "host": "127.0.0.1", "port": 1, '
-                                              '"extra": {"api_version": "v2"}}')
+                                              '"extra": {"api_version": "v9"}}')
     event = _run(_job_trigger("1", fateflow_conn_id="broken"))
-    assert event["status"] == "error" and "v2" in event["message"]
+    assert event["status"] == "error" and "v9" in event["message"]
 
 
 def test_task_and_table_triggers(sb):
