@@ -428,9 +428,10 @@ def parse_response(call: ApiCall, status: int, headers: Mapping[str, str], body:
     retcode = envelope.get("retcode")
     if status == 210 or not 200 <= status < 300 or retcode != 0:
         if retcode is None and 200 <= status < 300:
-            raise FateFlowResponseError(
-                "JSON envelope without retcode", operation=op, http_status=status, excerpt=excerpt(body)
-            )
+            what = "JSON envelope without retcode"
+            if "code" in envelope and "message" in envelope:
+                what += " (the server answered like FATE Flow 2.x: set the connection's api_version to v2 or auto)"
+            raise FateFlowResponseError(what, operation=op, http_status=status, excerpt=excerpt(body))
         if call.empty_on is not None and call.empty_on.matches(retcode, envelope.get("retmsg")):
             return _run_parser(call, {"retcode": 0, "retmsg": envelope.get("retmsg"), "data": None}, status, body)
         raise api_error(call, status, envelope, body, retry_after)
