@@ -4,8 +4,8 @@
 # Writes ROOT/env (FATEFLOW_V2_URL, FATE2_HTTP_PORT, FATE2_GRPC_PORT, FATE2_PID, FATE2_HOME) and returns once
 # GET /v2/server/fateflow answers (or fails with the server's log tail).
 # `fate_flow init --home` rewrites fate_flow/settings.py and commands/service.sh INSIDE the venv, and reads the
-# previous home's conf/ when it runs again: we keep pristine copies and restore them before every init, and
-# hold the venv's lock from init until the server has read its settings.
+# previous home's conf/ when it runs again: we keep pristine copies and restore them before every init.
+#   FATE2_CLIENT_AUTH=1  turn on client authentication (signed requests; the admin app is admin/fate_flow_admin)
 set -euo pipefail
 VENV=${1:?usage: start.sh VENV ROOT}
 ROOT=${2:?usage: start.sh VENV ROOT}
@@ -25,8 +25,10 @@ for s in socks:
     s.close()
 PYEOF
 )
-exec 9>"$VENV.lock"
-flock 9
+# One server per venv at a time: init rewrites the venv's settings.py, and the server's task executors
+# re-read it. The server inherits fd 9, so the lock is held until it exits (a second start waits, 30 min max).
+exec 9>"$VENV.run.lock"
+flock -w 1800 9 || { echo "fate2: another FATE Flow from $VENV is still running" >&2; exit 1; }
 for f in settings.py commands/service.sh; do
   [ -f "$PKG/$f.pristine" ] || cp "$PKG/$f" "$PKG/$f.pristine"
   cp "$PKG/$f.pristine" "$PKG/$f"
@@ -34,11 +36,13 @@ done
 "$VENV/bin/fate_flow" init --ip 127.0.0.1 --port "$HTTP_PORT" --home "$HOME_DIR" >"$ROOT/init.log" 2>&1 \
   || { cat "$ROOT/init.log" >&2; exit 1; }
 "$PY" - "$HOME_DIR/conf/service_conf.yaml" "$GRPC_PORT" <<'PYEOF'
-import sys, yaml
+import os, sys, yaml
 path, port = sys.argv[1], int(sys.argv[2])
 with open(path) as fh:
     conf = yaml.safe_load(fh)
 conf["fateflow"]["grpc_port"] = port
+if os.environ.get("FATE2_CLIENT_AUTH") == "1":
+    conf["authentication"]["client"] = True
 with open(path, "w") as fh:
     yaml.safe_dump(conf, fh, default_flow_style=False)
 PYEOF
