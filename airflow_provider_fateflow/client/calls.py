@@ -459,6 +459,10 @@ V2_AUTH_CODES = {5000: "expired", 5002: "unknown_app_id", 5003: "bad_signature",
                  5005: "no_permission"}
 
 
+#: A 5001 "Invalid parameter" naming one of these is an unsigned request to a server with client auth on.
+_V2_AUTH_HEADERS = ("appId", "Timestamp", "Nonce", "Signature")
+
+
 def v2_envelope(answer: Mapping[str, Any]) -> dict[str, Any]:
     """A FATE Flow 2.x answer in the shape the classifier reads (``retcode``, ``retmsg``, ``data``, the rest).
 
@@ -531,6 +535,11 @@ def api_error(
         operation=call.operation, retcode=retcode, retmsg=None if retmsg is None else str(retmsg),
         http_status=status, data=envelope.get("data"), body_excerpt=excerpt(body), retry_after=retry_after,
     )
+    if call.dialect == "v2" and retcode == 5001 and any(f"[{h}]" in str(retmsg or "") for h in _V2_AUTH_HEADERS):
+        return FateFlowAuthError(
+            f"the server requires signed requests (server said: {summarize_retmsg(retmsg, 200)}); set the "
+            "connection's login (app id) and password (app token)", reason="missing_headers", **kwargs,
+        )
     if call.dialect == "v2" and retcode in V2_AUTH_CODES:
         return FateFlowAuthError(
             f"authentication failed (server said: {summarize_retmsg(retmsg, 200)}); check the connection's login "

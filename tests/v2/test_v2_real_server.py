@@ -314,3 +314,73 @@ def test_bad_input_is_refused_before_the_server_sees_it(client: FateFlowV2Client
         client.data.upload_file(tmp_path / "missing.csv", True, 4, {"delimiter": ","})
     with pytest.raises(FateFlowInputError):
         client.job.submit({"dag": {"tasks": {}}})
+
+
+def _toy_dag() -> dict[str, Any]:
+    return {"schema_version": "2.0.0.alpha", "dag": {
+        "parties": [_p("guest", GUEST), _p("host", HOST)], "stage": "default",
+        "tasks": {"toy_example_0": {"component_ref": "toy_example", "parameters": {"data_num": 100, "partition": 4}}}}}
+
+
+@pytest.fixture
+def lossy_proxy() -> Iterator[tuple[str, list[str]]]:
+    """A loopback proxy to the real server that forwards the first ``job/submit`` and then drops the
+    connection instead of passing the answer back (a lost answer); everything else passes through."""
+    import socket
+    import threading
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+    dropped: list[bool] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            data = self.rfile.read(length) if length else None
+            seen.append(self.path.split("?")[0])
+            headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type",)}
+            req = urllib.request.Request((URL or "").rstrip("/") + self.path, data=data, method=self.command,
+                                         headers=headers)
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                status, body, ctype = resp.status, resp.read(), resp.headers.get("Content-Type", "application/json")
+            if self.path.startswith("/v2/job/submit") and not dropped:
+                dropped.append(True)
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _handle
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_lost_submit_answer_is_recovered_with_exactly_one_job(client: FateFlowV2Client, lossy_proxy):
+    url, seen = lossy_proxy
+    marker = f"lost-{uuid.uuid4().hex}"
+    with FateFlowV2Client(ClientConfig(url, api_version="v2", retry=RetryPolicy(attempts=1))) as through_proxy:
+        result = through_proxy.job.submit(_toy_dag(), marker=marker)
+    assert result.recovered is True and result.marker == marker
+    assert seen[0] == "/v2/job/submit" and seen.count("/v2/job/submit") == 1 and "/v2/job/list/query" in seen
+    recent = client.job.query_job_list(limit=100, order_by="create_time", order="desc")
+    with_marker = {r.job_id for r in recent.jobs if marker_of(r) == marker}
+    assert with_marker == {result.job_id}
+    client.job.stop(result.job_id)
+    assert set(wait(client, result.job_id).values()) <= {JobStatus.CANCELED, JobStatus.SUCCESS}
