@@ -91,8 +91,9 @@ def test_async_detection_and_client(replay: Replay):
 def test_hook_builds_the_v2_client_and_its_groups(replay: Replay, monkeypatch, shared_dir: Path):
     from airflow_provider_fateflow.hooks.fateflow import FateFlowHook
 
-    monkeypatch.setenv("AIRFLOW_CONN_FATE2", json.dumps({"conn_type": "fateflow", "host": "127.0.0.1", "port": replay.port,
-                                                         "extra": {"api_version": "auto", "retry_limit": 1}}))
+    monkeypatch.setenv("AIRFLOW_CONN_FATE2", json.dumps({
+        "conn_type": "fateflow", "host": "127.0.0.1", "port": replay.port,
+        "extra": {"api_version": "auto", "retry_limit": 1}}))
     hook = FateFlowHook("fate2")
     replay.serve("server_fateflow", "job_query_toy", "output_metric_key_query")
     assert hook.dialect == "v2" and isinstance(hook.client, FateFlowV2Client)

@@ -210,7 +210,8 @@ def test_lr_job_succeeds_with_its_tasks_metrics_model_and_data(client: FateFlowV
     assert client.task.query_task_list(limit=3, job_id=lr.job_id).count >= 8
     dep = client.job.dag_dependency(lr.job_id, "guest", GUEST)
     assert dep["component_list"] == ["reader_0", "psi_0", "lr_0", "evaluation_0"]
-    assert [k["name"] for k in client.output.query_metric_key(lr.job_id, "guest", GUEST, "evaluation_0")] == ["evaluation"]
+    keys = client.output.query_metric_key(lr.job_id, "guest", GUEST, "evaluation_0")
+    assert [k["name"] for k in keys] == ["evaluation"]
     metrics = client.output.query_metric(lr.job_id, "guest", GUEST, "evaluation_0")
     auc = metrics[0]["data"]["lr_0"]["train_set"][0]
     assert auc["metric"] == "auc" and 0.7 < auc["val"] <= 1.0
@@ -296,7 +297,8 @@ def test_async_client_and_hook_on_the_real_server(client: FateFlowV2Client, jobs
 
     async def run() -> tuple:
         async with AsyncFateFlowV2Client(ClientConfig(URL or "", api_version="v2")) as ac:
-            return await ac.job.query(lr), await ac.task.query(lr, "guest", GUEST), await ac.table.query(namespace, "guest")
+            return (await ac.job.query(lr), await ac.task.query(lr, "guest", GUEST),
+                    await ac.table.query(namespace, "guest"))
 
     rows, tasks, table = asyncio.run(run())
     assert {r.status for r in rows} == {JobStatus.SUCCESS} and len(tasks) == 4 and table.count == 100

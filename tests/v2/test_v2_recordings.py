@@ -14,8 +14,8 @@ import pytest
 from conftest import Replay, assert_request_as_recorded, config_for, load
 
 from airflow_provider_fateflow.client import (
-    FateFlowApiError,
     FateFlowAmbiguousSubmitError,
+    FateFlowApiError,
     FateFlowAuthError,
     FateFlowInputError,
     FateFlowNotFoundError,

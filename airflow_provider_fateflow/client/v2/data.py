@@ -96,7 +96,8 @@ class DataGroupV2(V2Group):
         )
 
     def download_component(self, namespace: str, name: str, path: str | None = None) -> LocalJobResult:
-        """Start a job that writes the table to ``path`` **on the FATE Flow host** (``POST data/component/download``)."""
+        """Start a job that writes the table to ``path`` **on the FATE Flow host**
+        (``POST data/component/download``)."""
         return self._run(V2Call("data.download_component", "data/component/download", json=body(
             namespace=require(namespace, "namespace", "data.download_component"),
             name=require(name, "name", "data.download_component"), path=path,

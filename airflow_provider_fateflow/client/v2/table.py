@@ -5,7 +5,15 @@ from typing import Any
 
 from airflow_provider_fateflow.client.results import TableInfo
 from airflow_provider_fateflow.client.v2._group import V2Group
-from airflow_provider_fateflow.client.v2._wire import TABLE_NOT_FOUND, V2Call, body, data_of, params, require, table_info
+from airflow_provider_fateflow.client.v2._wire import (
+    TABLE_NOT_FOUND,
+    V2Call,
+    body,
+    data_of,
+    params,
+    require,
+    table_info,
+)
 
 __all__ = ["TableGroupV2", "table_query_call"]
 
