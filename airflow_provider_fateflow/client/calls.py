@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from airflow_provider_fateflow.client.auth import sign
+from airflow_provider_fateflow.client.auth import sign, sign_v2
 from airflow_provider_fateflow.client.config import ClientConfig
 from airflow_provider_fateflow.client.multipart import FilePart, MultipartStream
 
@@ -83,6 +83,9 @@ class ApiCall:
     :param not_found: error answers that mean "does not exist" -> FateFlowNotFoundError.
     :param empty_on: error answers that mean "nothing matched" -> ``parse`` gets ``data = None``.
     :param parse: turns the envelope (or a DownloadedFile) into the typed result.
+    :param dialect: the wire generation: ``"v1"`` (default; ``retcode``/``retmsg``, HMAC-SHA1 signature),
+        ``"v2"`` (FATE Flow 2.x: ``code``/``message``, some answers unwrapped, MD5 signature; see
+        :func:`v2_envelope`), or ``"raw"`` (any 2xx JSON object goes to ``parse`` unchecked: dialect detection).
     """
 
     operation: str
@@ -99,6 +102,7 @@ class ApiCall:
     not_found: NotFoundRule | None = None
     empty_on: NotFoundRule | None = None
     parse: Callable[[Any], Any] = envelope_data
+    dialect: str = "v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +169,10 @@ def prepare(call: ApiCall, config: ClientConfig) -> WireRequest:
     else:
         headers = {}
     if config.app_key and config.secret_key:
-        headers = {**headers, **sign(config.app_key, config.secret_key, path_url, signed_body, signed_form)}
+        if call.dialect == "v2":
+            headers = {**headers, **sign_v2(config.app_key, config.secret_key)}
+        else:
+            headers = {**headers, **sign(config.app_key, config.secret_key, path_url, signed_body, signed_form)}
     return WireRequest(call.method, url, path_url, headers, body)
 
 

@@ -5,7 +5,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-__all__ = ["ClientConfig", "RetryPolicy", "default_user_agent"]
+__all__ = ["ClientConfig", "RetryPolicy", "default_user_agent", "parse_api_version", "API_VERSIONS"]
+
+#: The dialects a connection may ask for: FATE Flow 1.x (``v1``), 2.x (``v2``), or detect once (``auto``).
+API_VERSIONS = ("v1", "v2", "auto")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,22 @@ class RetryPolicy:
             raise ValueError("RetryPolicy delays must be >= 0")
 
 
+def parse_api_version(value: object) -> str:
+    """The connection's ``api_version`` as ``"v1"``, ``"v2"`` or ``"auto"`` (default ``"v1"`` when unset).
+
+    Accepts any case, a leading ``/`` and the bare numbers (``"2"``, ``2``, ``"2.x"``).
+
+    :raises ValueError: any other value, naming the accepted ones.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "v1"
+    text = str(value).strip().strip("/").lower()
+    aliases = {"1": "v1", "1.x": "v1", "v1": "v1", "2": "v2", "2.x": "v2", "v2": "v2", "auto": "auto"}
+    if text not in aliases:
+        raise ValueError(f"api_version must be one of {', '.join(API_VERSIONS)}, not {value!r}")
+    return aliases[text]
+
+
 def default_user_agent() -> str:
     """``airflow-provider-fateflow/<version> python-requests/<version>``."""
     from airflow_provider_fateflow import __version__
@@ -54,7 +73,8 @@ class ClientConfig:
         its scheme, port and path prefix override ``scheme``/``port``.
     :param port: HTTP port (default 9380, FATE Flow's ``http_port``).
     :param scheme: ``"http"`` (default) or ``"https"``.
-    :param api_version: API prefix (default ``"v1"``; the only dialect implemented).
+    :param api_version: API prefix: ``"v1"`` (default, FATE Flow 1.x) or ``"v2"`` (FATE Flow 2.x; the
+        ``client.v2`` groups). ``"auto"`` is resolved by ``client.dialect.build_client`` before any call.
     :param app_key: client-authentication app key; requests are signed when both keys are set.
     :param secret_key: client-authentication secret; never shown in repr, logs or errors.
     :param connect_timeout: TCP connect timeout in seconds (default 10.0).

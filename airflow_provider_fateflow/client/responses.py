@@ -29,6 +29,8 @@ __all__ = [
     "api_error",
     "excerpt",
     "retry_after_seconds",
+    "v2_envelope",
+    "V2_AUTH_CODES",
 ]
 
 #: Largest JSON answer accepted, in bytes (16 MiB); bigger answers raise FateFlowResponseError.
@@ -120,12 +122,17 @@ def parse_response(call: ApiCall, status: int, headers: Mapping[str, str], body:
             f"expected a JSON object envelope, got {type(envelope).__name__}",
             operation=op, http_status=status, excerpt=excerpt(body),
         )
+    if call.dialect == "raw" and 200 <= status < 300 and status != 210:
+        return _run_parser(call, envelope, status, body)
+    if call.dialect == "v2":
+        envelope = v2_envelope(envelope)
     retcode = envelope.get("retcode")
     if status == 210 or not 200 <= status < 300 or retcode != 0:
         if retcode is None and 200 <= status < 300:
-            raise FateFlowResponseError(
-                "JSON envelope without retcode", operation=op, http_status=status, excerpt=excerpt(body)
-            )
+            what = "JSON envelope without retcode"
+            if "code" in envelope and "message" in envelope:
+                what += " (the server answered like FATE Flow 2.x: set the connection's api_version to v2 or auto)"
+            raise FateFlowResponseError(what, operation=op, http_status=status, excerpt=excerpt(body))
         if call.empty_on is not None and call.empty_on.matches(retcode, envelope.get("retmsg")):
             return _run_parser(call, {"retcode": 0, "retmsg": envelope.get("retmsg"), "data": None}, status, body)
         raise api_error(call, status, envelope, body, retry_after)
@@ -146,6 +153,32 @@ def parse_response(call: ApiCall, status: int, headers: Mapping[str, str], body:
                 data=data, body_excerpt=excerpt(body), hint="the server accepted the request but its job submit failed",
             )
     return _run_parser(call, envelope, status, body)
+
+
+#: v2 ``code`` values that mean the request was not authenticated (fate_flow/entity/code: ReturnCode.API).
+V2_AUTH_CODES = {5000: "expired", 5002: "unknown_app_id", 5003: "bad_signature", 5004: "bad_signature",
+                 5005: "no_permission"}
+
+
+#: A 5001 "Invalid parameter" naming one of these is an unsigned request to a server with client auth on.
+_V2_AUTH_HEADERS = ("appId", "Timestamp", "Nonce", "Signature")
+
+
+def v2_envelope(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """A FATE Flow 2.x answer in the shape the classifier reads (``retcode``, ``retmsg``, ``data``, the rest).
+
+    2.x wraps most answers as ``{"code", "message", "data", ...}`` (HTTP 200 for errors too). A few routes
+    (``output/data/table``, ``output/data/display``) send their object without the wrapper: that is data.
+    An answer with ``retcode`` and no ``code`` came from a 1.x server: it stays an error (``v1_server``).
+    """
+    if "code" in answer:
+        out = {k: v for k, v in answer.items() if k not in ("code", "message")}
+        out["retcode"], out["retmsg"] = answer.get("code"), answer.get("message")
+        return out
+    if "retcode" in answer:
+        return {"retcode": answer.get("retcode") if answer.get("retcode") != 0 else 100,
+                "retmsg": answer.get("retmsg"), "data": answer.get("data"), "v1_server": True}
+    return {"retcode": 0, "retmsg": None, "data": dict(answer)}
 
 
 def _run_parser(call: ApiCall, envelope: Any, status: int, body: bytes | None) -> Any:
@@ -203,6 +236,17 @@ def api_error(
         operation=call.operation, retcode=retcode, retmsg=None if retmsg is None else str(retmsg),
         http_status=status, data=envelope.get("data"), body_excerpt=excerpt(body), retry_after=retry_after,
     )
+    if call.dialect == "v2" and retcode == 5001 and any(f"[{h}]" in str(retmsg or "") for h in _V2_AUTH_HEADERS):
+        return FateFlowAuthError(
+            f"the server requires signed requests (server said: {summarize_retmsg(retmsg, 200)}); set the "
+            "connection's login (app id) and password (app token)", reason="missing_headers", **kwargs,
+        )
+    if call.dialect == "v2" and retcode in V2_AUTH_CODES:
+        return FateFlowAuthError(
+            f"authentication failed (server said: {summarize_retmsg(retmsg, 200)}); check the connection's login "
+            "(app id) and password (app token), and this machine's clock",
+            reason=V2_AUTH_CODES[retcode], **kwargs,
+        )
     if retcode == 109 or (status in (401, 403, 425) and retcode == status):
         reason, explanation = auth_reason(retmsg)
         return FateFlowAuthError(
@@ -212,7 +256,11 @@ def api_error(
         return FateFlowNotFoundError(**kwargs)
     text = str(retmsg or "")
     hint = None
-    if text.startswith("<NotFound '404"):
+    if envelope.get("v1_server"):
+        hint = "the server answered like FATE Flow 1.x: set the connection's api_version to v1 (or auto)"
+    elif text.startswith("<NotFound '404") and call.dialect == "v2":
+        hint = "the server has no such /v2 route: is it a FATE Flow 2.x server?"
+    elif text.startswith("<NotFound '404"):
         hint = "the server has no such route: is it a FATE Flow 1.x server with the v1 API?"
     elif text.startswith("<MethodNotAllowed"):
         hint = "wrong HTTP method for this route"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_fateflow.client.config import ClientConfig, RetryPolicy
+from airflow_provider_fateflow.client.config import ClientConfig, RetryPolicy, parse_api_version
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -107,11 +107,10 @@ def config_from_connection(conn: Connection, **overrides: Any) -> ClientConfig:
     if not conn.host:
         raise FateFlowConnectionConfigError(f"connection {conn_id!r} has no host: set the FATE Flow server's address")
 
-    api_version = str(_extra(extras, "api_version") or "v1")
-    if api_version != "v1":
-        raise FateFlowConnectionConfigError(
-            f"connection {conn_id!r}: api_version {api_version!r} is not supported; this provider speaks FATE Flow v1"
-        )
+    try:
+        api_version = parse_api_version(_extra(extras, "api_version"))  # v1 (default), v2 or auto
+    except ValueError as err:
+        raise FateFlowConnectionConfigError(f"connection {conn_id!r}: {err}") from None
 
     def pick(name: str, convert: Any) -> Any:
         value = overrides.get(name)
@@ -212,10 +211,14 @@ class FateFlowHook(BaseHook):
 
     @cached_property
     def client(self) -> FateFlowClient:
-        """The FATE Flow client; one keep-alive session for the hook's lifetime."""
-        from airflow_provider_fateflow.client import FateFlowClient  # loads requests on first use only
+        """The FATE Flow client; one keep-alive session for the hook's lifetime.
 
-        return FateFlowClient(self.config)
+        The connection's ``api_version`` picks it: ``v1`` a ``FateFlowClient``, ``v2`` a ``FateFlowV2Client``
+        (the v2 SDK's groups), ``auto`` asks the server once (``client.dialect.detect_dialect``).
+        """
+        from airflow_provider_fateflow.client.dialect import build_client  # loads requests on first use only
+
+        return build_client(self.config)
 
     def get_conn(self) -> FateFlowClient:
         """Return the FATE Flow client (Airflow's hook protocol)."""
@@ -226,10 +229,10 @@ class FateFlowHook(BaseHook):
 
         The caller owns the client and closes it (``async with`` or ``await client.aclose()``).
         """
-        from airflow_provider_fateflow.client import AsyncFateFlowClient
+        from airflow_provider_fateflow.client.dialect import build_async_client
 
         conn = await self.aget_connection(self.fateflow_conn_id)
-        return AsyncFateFlowClient(config_from_connection(conn, **self.hook_params))
+        return await build_async_client(config_from_connection(conn, **self.hook_params))
 
     def close(self) -> None:
         """Close the HTTP session, if one was opened."""
@@ -277,6 +280,34 @@ class FateFlowHook(BaseHook):
     def version(self):  # noqa: ANN201
         """Server version: get."""
         return self.client.version
+
+    # -- FATE Flow 2.x groups (api_version v2/auto; the log group is hook.client.log: hook.log is Airflow's) --
+    @property
+    def dialect(self) -> str:
+        """``"v1"`` or ``"v2"``: the generation the hook's client speaks (``auto`` resolved)."""
+        return getattr(self.client, "dialect", "v1")
+
+    @property
+    def output(self):  # noqa: ANN201
+        """FATE Flow 2.x task outputs: query_metric(_key), query_model, download_model/data, data_table/display."""
+        return self._v2_group("output")
+
+    @property
+    def site(self):  # noqa: ANN201
+        """FATE Flow 2.x site: info."""
+        return self._v2_group("site")
+
+    @property
+    def service(self):  # noqa: ANN201
+        """FATE Flow 2.x service: get_fateflow_info."""
+        return self._v2_group("service")
+
+    def _v2_group(self, name: str):  # noqa: ANN202
+        group = getattr(self.client, name, None)
+        if group is None:
+            raise AttributeError(f"hook.{name} exists on FATE Flow 2.x only: set the connection's api_version to v2 "
+                                 f"or auto (connection {self.fateflow_conn_id!r} speaks v1)")
+        return group
 
     # -- connection test and form ------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:

@@ -66,7 +66,7 @@ def test_form_style_prefixed_extras_and_hook_params_win(monkeypatch):
         ({"conn_type": "fateflow", "host": "h", "extra": {"read_timeout": "soon"}}, "'read_timeout' must be a number"),
         ({"conn_type": "fateflow", "host": "h", "extra": {"initiator_party_id": "guest"}}, "must be an integer"),
         ({"conn_type": "fateflow", "host": "h", "extra": {"proxies": "proxy:3128"}}, '"proxies" must be a JSON object'),
-        ({"conn_type": "fateflow", "host": "h", "extra": {"api_version": "v2"}}, "api_version 'v2' is not supported"),
+        ({"conn_type": "fateflow", "host": "h", "extra": {"api_version": "v9"}}, "one of v1, v2, auto, not 'v9'"),
         ({"conn_type": "fateflow", "host": "h", "schema": "ftp"}, "scheme"),
     ],
 )
