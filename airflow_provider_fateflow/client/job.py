@@ -32,7 +32,7 @@ from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int,
 from airflow_provider_fateflow.client.board import board_url
 from airflow_provider_fateflow.client.results import JobConfigFiles, JobList, JobRecord, SubmitResult
 
-__all__ = ["JobGroup", "query_call", "stop_call", "MARKER_KEY"]
+__all__ = ["JobGroup", "query_call", "stop_call", "with_marker", "MARKER_KEY"]
 
 log = logging.getLogger("airflow_provider_fateflow.client")
 
@@ -44,6 +44,12 @@ _JOB_NOT_FOUND = nf(101, 102, 103, fragments=("can not found job", "no found job
 
 def _job_records(envelope: Mapping[str, Any]) -> list[JobRecord]:
     return [JobRecord.from_dict(r) for r in data_list(envelope)]
+
+
+def with_marker(conf: Mapping[str, Any], marker: str) -> dict[str, Any]:
+    """The conf as ``job.submit`` sends it: ``{"airflow": {..., "marker": marker}}`` added (other keys kept)."""
+    extra = conf.get(MARKER_KEY)
+    return {**conf, MARKER_KEY: {**(extra if isinstance(extra, Mapping) else {}), "marker": marker}}
 
 
 def query_call(
@@ -139,8 +145,7 @@ class JobGroup(Group):
         elif job_type != "predict":
             raise FateFlowInputError("a DSL is required for non-predict jobs", operation="job.submit")
         marker = marker or uuid.uuid4().hex
-        extra = conf.get(MARKER_KEY)
-        conf[MARKER_KEY] = {**(extra if isinstance(extra, Mapping) else {}), "marker": marker}
+        conf = with_marker(conf, marker)
         initiator = conf["initiator"]
         role, party = str(initiator["role"]), party_id_int(initiator["party_id"], "conf.initiator.party_id")
         call = ApiCall(

@@ -302,10 +302,10 @@ def watched_row(rows: Sequence[JobRecord], role: str | None, party_id: int | Non
     for row in rows:
         if row.is_initiator:
             return row
-    for row in rows:
-        if row.role == row.initiator_role and row.party_id == row.initiator_party_id:
-            return row
-    return rows[0]
+    # FATE Flow 2.x rows name the initiator's party only (its guest and arbiter may share that party id)
+    initiators = [r for r in rows if r.party_id is not None and r.party_id == r.initiator_party_id
+                  and (r.initiator_role is None or r.role == r.initiator_role)]
+    return next((r for r in initiators if r.role == "guest"), initiators[0] if initiators else rows[0])
 
 
 def _parties(rows: Sequence[Any]) -> str:
@@ -508,12 +508,14 @@ def _judge_missing(watch: JobWatch | TaskWatch, waited: float, all_rows: Sequenc
 
 
 def _query(client: Any, watch: Watch) -> Any:
+    """The one request of a poll, in the client's dialect (FATE Flow 2.x names a component a task)."""
+    v2 = getattr(client, "dialect", "v1") == "v2"
     if isinstance(watch, JobWatch):
         return client.job.query(job_id=watch.job_id, role=watch.role, party_id=watch.party_id)
     if isinstance(watch, TaskWatch):
-        return client.task.query(job_id=watch.job_id, component_name=watch.component_name, role=watch.role,
-                                 party_id=watch.party_id)
-    return client.table.info(watch.namespace, watch.table_name)
+        component = {"task_name" if v2 else "component_name": watch.component_name}
+        return client.task.query(job_id=watch.job_id, role=watch.role, party_id=watch.party_id, **component)
+    return (client.table.query if v2 else client.table.info)(watch.namespace, watch.table_name)
 
 
 def poll(client: Any, watch: Watch, waited: float) -> tuple[WaitEvent | None, Any]:

@@ -32,6 +32,7 @@ __all__ = [
     "Threshold",
     "parse_threshold",
     "flatten_metrics",
+    "flatten_v2_metrics",
 ]
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -107,6 +108,33 @@ def flatten_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     return flat
 
 
+def flatten_v2_metrics(entries: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """FATE Flow 2.x metrics (``output.query_metric``) as ``{"<name>.<model>.<dataset>.<metric>": value}``.
+
+    An evaluation task's entry is ``{"name": "evaluation", "data": {"lr_0": {"train_set": [{"metric": "auc",
+    "val": 0.96}, [{"metric": "ks", ...}, ...]]}}}``: every numeric ``val`` is kept, tables and curves are not.
+    """
+    flat: dict[str, float] = {}
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, Mapping):
+            if "metric" in node and "val" in node:
+                value = node["val"]
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(float(value)):
+                    flat[".".join((*path, str(node["metric"])))] = float(value)
+                return
+            for key, child in node.items():
+                walk(child, (*path, str(key)))
+        elif isinstance(node, (list, tuple)):
+            for child in node:
+                walk(child, path)
+
+    for entry in entries or []:
+        if isinstance(entry, Mapping):
+            walk(entry.get("data"), (str(entry.get("name") or "metric"),))
+    return flat
+
+
 class _ComponentOperator(FateFlowBaseOperator):
     """Job id, component name, role and party (default: the connection's initiator role/party)."""
 
@@ -148,7 +176,9 @@ class _ComponentOperator(FateFlowBaseOperator):
 class ComponentMetricsOperator(_ComponentOperator):
     """Fetch all metrics of a component, return them (XCom), and optionally gate on thresholds.
 
-    Returns ``{"metrics": <FATE's metric_all>, "values": {"<ns>.<name>.<key>": value}}``.
+    Returns ``{"metrics": <FATE's metric_all>, "values": {"<ns>.<name>.<key>": value}}``; on FATE Flow 2.x
+    ``metrics`` is ``output.query_metric``'s list and the keys are ``<name>.<model>.<dataset>.<metric>``
+    (e.g. ``evaluation.lr_0.train_set.auc``), so ``"auc >= 0.8"`` gates both generations.
 
     :param job_id: the FATE job (templated).
     :param component_name: the component, e.g. ``evaluation_0`` (templated).
@@ -177,10 +207,12 @@ class ComponentMetricsOperator(_ComponentOperator):
         self.remember_board_url(context, self._board_url(job_id, role, party))
         self.log.info("Metrics of component %s of FATE job %s (as %s/%s)%s", component, job_id, role, party,
                       f" - FATE Board: {self.fateflow_board_url}" if self.fateflow_board_url else "")
-        metrics = self._call(self.hook.component.metric_all, job_id, role, party, component)
+        v2 = self.hook.dialect == "v2"
+        read = self.hook.output.query_metric if v2 else self.hook.component.metric_all
+        metrics = self._call(read, job_id, role, party, component)
         if not metrics:
             self._check_party(job_id, role, party)
-        values = flatten_metrics(metrics)
+        values = flatten_v2_metrics(metrics) if v2 else flatten_metrics(metrics)
         result = {"metrics": metrics, "values": values}
         for key, value in sorted(values.items()):
             self.log.info("metric %s = %s", key, value)

@@ -74,17 +74,28 @@ class UploadDataOperator(FateFlowJobOperator):
     :param extra_conf: more upload conf fields (templated), e.g. ``storage_engine``, ``extend_sid``, ``meta``.
     :param asset_alias: name of the AssetAlias outlet (default ``fateflow-upload/<dag_id>/<task_id>``);
         ``False`` declares none.
+    :param meta: FATE Flow 2.x only (required there): the table's meta, e.g. ``{"delimiter": ",",
+        "label_name": "y", "match_id_name": "id"}`` (templated).
+    :param extend_sid: FATE Flow 2.x only: add a sample-id column, as FATE 2's examples do (default None:
+        the server's default).
+
+    On FATE Flow 2.x (a connection with ``api_version`` ``v2``/``auto``) the upload is ``data.upload_file`` (a
+    worker file) or ``data.upload`` (``file_on_server``) with ``head``, ``partition`` as ``partitions``, ``meta``
+    and ``extend_sid``; ``drop`` and ``extra_conf`` are 1.x's and refused there, before anything is sent.
     """
 
-    template_fields: Sequence[str] = ("file", "namespace", "table_name", "extra_conf", "fateflow_conn_id")
-    template_fields_renderers = {"extra_conf": "json"}
+    template_fields: Sequence[str] = ("file", "namespace", "table_name", "extra_conf", "meta", "fateflow_conn_id")
+    template_fields_renderers = {"extra_conf": "json", "meta": "json"}
     job_kind = "upload job"
 
     def __init__(self, *, file: str, namespace: str, table_name: str, head: bool = True, partition: int = 4,
                  id_delimiter: str = ",", drop: bool = False, file_on_server: bool = False,
                  party_id: int | None = None, extra_conf: dict[str, Any] | None = None,
-                 asset_alias: str | bool | None = None, **kwargs: Any) -> None:
+                 asset_alias: str | bool | None = None, meta: dict[str, Any] | None = None,
+                 extend_sid: bool | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.meta = meta
+        self.extend_sid = extend_sid
         self.file = file
         self.namespace = namespace
         self.table_name = table_name
@@ -110,6 +121,21 @@ class UploadDataOperator(FateFlowJobOperator):
         if not self.file_on_server:
             resolve_local_file(self.file, "upload file")  # before any request
         self._party_int = _local_party(self.party_id, "party_id")
+        if self._v2:
+            if not isinstance(self.meta, Mapping):
+                raise FateFlowInputError('meta: FATE Flow 2.x needs the table\'s meta, e.g. {"delimiter": ",", '
+                                         '"label_name": "y", "match_id_name": "id"}')
+            if self.drop or self.extra_conf:
+                raise FateFlowInputError("drop and extra_conf are FATE Flow 1.x upload options; this connection "
+                                         "speaks FATE Flow 2.x (use meta, extend_sid)")
+        elif self.meta is not None or self.extend_sid is not None:
+            raise FateFlowInputError("meta and extend_sid are FATE Flow 2.x upload options; this connection speaks "
+                                     "FATE Flow 1.x (use extra_conf)")
+
+    @property
+    def _v2(self) -> bool:
+        """The connection speaks FATE Flow 2.x."""
+        return self.hook.dialect == "v2"
 
     def _conf(self) -> dict[str, Any]:
         conf: dict[str, Any] = dict(self.extra_conf or {})
@@ -128,6 +154,8 @@ class UploadDataOperator(FateFlowJobOperator):
 
     def _find_by_marker(self, context: Context, marker: str) -> JobRef | None:
         """Uploads carry no marker: find a recent upload job of the same table by this party."""
+        if self._v2:  # a 2.x upload job keeps no table name the provider can look up: upload again
+            return None
         try:
             found = self.hook.data.find_upload(str(self.namespace), str(self.table_name), party_id=self._party_int,
                                                since_ms=self._since_ms(context))
@@ -142,7 +170,12 @@ class UploadDataOperator(FateFlowJobOperator):
                       board_url=found.board_url)
 
     def _submit(self, context: Context, marker: str) -> JobRef:
-        result = self.hook.data.upload(self._conf(), drop=bool(self.drop), marker=marker)
+        if self._v2:
+            send = self.hook.data.upload if self.file_on_server else self.hook.data.upload_file
+            result = send(str(self.file), bool(self.head), int(self.partition), dict(self.meta),
+                          namespace=str(self.namespace), name=str(self.table_name), extend_sid=self.extend_sid)
+        else:
+            result = self.hook.data.upload(self._conf(), drop=bool(self.drop), marker=marker)
         self.log.info("Upload job %s started for table %s/%s.", result.job_id, self.namespace, self.table_name)
         return JobRef(job_id=result.job_id, role="local", party_id=result.party_id, created=time.time(),
                       board_url=result.board_url)
@@ -152,7 +185,7 @@ class UploadDataOperator(FateFlowJobOperator):
         out: dict[str, Any] = {"namespace": namespace, "table_name": table, "count": None, "job_id": ref.job_id}
         if not waited:
             return out
-        info = self.hook.table.info(namespace, table)
+        info = (self.hook.table.query if self._v2 else self.hook.table.info)(namespace, table)
         out["count"] = info.count
         self.log.info("Table %s/%s holds %s rows.", namespace, table, info.count)
         self._emit_asset(context, out)

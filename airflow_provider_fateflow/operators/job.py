@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_fateflow.client.errors import FateFlowInputError, FateFlowNotFoundError
-from airflow_provider_fateflow.client.job import MARKER_KEY
+from airflow_provider_fateflow.client.job import with_marker
 from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int, validate_dsl, validate_job_conf
 from airflow_provider_fateflow.client.wait import STALE_GRACE, watched_row
 from airflow_provider_fateflow.operators.base import FateFlowBaseOperator, FateFlowJobOperator, JobRef
@@ -125,11 +125,15 @@ class SubmitJobOperator(FateFlowJobOperator):
     .. note:: A training job's ``model_version`` is a *parent* version: deploy it
         (:class:`~airflow_provider_fateflow.operators.model.ModelDeployOperator`) before predict, load or bind.
 
-    :param conf: the job runtime conf: a dict (rendered by Airflow) or the path of a JSON file on the
-        worker (read at execute time; its string values are rendered with Jinja when ``render_files``).
-    :param dsl: the job DSL, a dict or a JSON file path; may be None for predict jobs.
+    :param conf: FATE Flow 1.x: the job runtime conf, a dict (rendered by Airflow) or the path of a JSON file on
+        the worker (read at execute time; its string values are rendered with Jinja when ``render_files``).
+    :param dsl: FATE Flow 1.x: the job DSL, a dict or a JSON file path; may be None for predict jobs.
+    :param dag_schema: FATE Flow 2.x (a connection with ``api_version`` ``v2`` or ``auto``): the job's DAG,
+        ``{"schema_version", "dag": {...}}`` as a dict, a JSON or YAML file (its strings rendered when
+        ``render_files``), or what ``fate_client``'s pipeline builds. Give ``dag_schema`` for 2.x and
+        ``conf``/``dsl`` for 1.x: the other is refused before anything is sent.
     :param render_files: render Jinja in the string values of conf/DSL files (default True).
-    :param conf_overrides: values set in the loaded conf, by dotted path (templated), e.g.
+    :param conf_overrides: values set in the loaded conf (or DAG schema), by dotted path (templated), e.g.
         ``{"component_parameters.common.hetero_lr_0.max_iter": "{{ params.max_iter }}"}``. A rendered value
         that reads as JSON becomes that JSON value (``"16"`` -> ``16``, ``"0.1"``, ``"true"``, ``"[1, 2]"``),
         since FATE refuses a number given as a string; write ``'"16"'`` for the string. Missing levels are
@@ -146,20 +150,35 @@ class SubmitJobOperator(FateFlowJobOperator):
     :param hook_params: hook parameters (timeouts in seconds, retries).
     """
 
-    template_fields: Sequence[str] = ("conf", "dsl", "conf_overrides", "fateflow_conn_id")
-    template_fields_renderers = {"conf": "json", "dsl": "json", "conf_overrides": "json"}
+    template_fields: Sequence[str] = ("conf", "dsl", "dag_schema", "conf_overrides", "fateflow_conn_id")
+    template_fields_renderers = {"conf": "json", "dsl": "json", "dag_schema": "json", "conf_overrides": "json"}
     #: the conf and DSL as submitted (not their file paths) become the Rendered Templates
     overwrite_rtif_after_execution = True
 
-    def __init__(self, *, conf: dict[str, Any] | str, dsl: dict[str, Any] | str | None = None,
-                 render_files: bool = True, conf_overrides: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, conf: dict[str, Any] | str | None = None, dsl: dict[str, Any] | str | None = None,
+                 dag_schema: Any = None, render_files: bool = True, conf_overrides: dict[str, Any] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.conf = conf
         self.dsl = dsl
+        self.dag_schema = dag_schema
         self.render_files = render_files
         self.conf_overrides = conf_overrides
 
+    @property
+    def _v2(self) -> bool:
+        return self.hook.dialect == "v2"
+
     def _validate(self, context: Context) -> None:
+        if self._v2:
+            self._validate_v2(context)
+            return
+        if self.dag_schema is not None:
+            raise FateFlowInputError(
+                f"dag_schema is a FATE Flow 2.x job, but connection {self.fateflow_conn_id!r} speaks FATE Flow 1.x "
+                "(/v1): give conf and dsl, or set the connection's api_version to v2 (or auto)")
+        if self.conf is None:
+            raise FateFlowInputError("conf: missing (the job's runtime conf, a dict or a JSON file path)")
         conf = load_rendered_json(self, self.conf, "job conf", context, self.render_files)
         apply_overrides(conf, self.conf_overrides)
         validate_job_conf(conf)
@@ -169,14 +188,48 @@ class SubmitJobOperator(FateFlowJobOperator):
             validate_dsl(dsl)
         self._job_conf, self._job_dsl = conf, dsl
 
+    def _validate_v2(self, context: Context) -> None:
+        from airflow_provider_fateflow.client.v2._wire import load_dag_schema
+
+        if self.conf is not None or self.dsl is not None:
+            raise FateFlowInputError(
+                f"connection {self.fateflow_conn_id!r} speaks FATE Flow 2.x (/v2): give dag_schema; conf and dsl "
+                "are FATE Flow 1.x's")
+        if self.dag_schema is None:
+            raise FateFlowInputError("dag_schema: missing (the FATE Flow 2.x job's DAG)")
+        from_file = isinstance(self.dag_schema, (str, os.PathLike)) and not str(self.dag_schema).lstrip().startswith("{")
+        schema = load_dag_schema(self.dag_schema)
+        if from_file and self.render_files:
+            schema = self.render_template(schema, context)
+        apply_overrides(schema, self.conf_overrides)
+        self._dag = schema
+
     def _lookup_party(self, context: Context) -> tuple[str, int] | None:
+        if self._v2:
+            return None  # a 2.x job is found by its marker alone (job/list/query)
         initiator = self._job_conf["initiator"]
         return str(initiator["role"]), party_id_int(initiator["party_id"], "conf.initiator.party_id")
 
+    def _find_by_marker(self, context: Context, marker: str) -> JobRef | None:
+        if not self._v2:
+            return super()._find_by_marker(context, marker)
+        record = self.hook.job.find_by_marker(marker, since_ms=self._since_ms(context))  # transient errors raise
+        if record is None:
+            return None
+        return JobRef(job_id=record.job_id, role=None, party_id=None, marker=marker,
+                      extra={"model_id": record.model_id, "model_version": record.model_version})
+
     def _submit(self, context: Context, marker: str) -> JobRef:
+        if self._v2:
+            self.dag_schema = self._dag  # what FATE receives, for the UI
+            result = self.hook.job.submit(self._dag, marker=marker)
+            self.log.info("Submitted FATE job %s (FATE Flow 2.x; model %s, version %s).", result.job_id,
+                          result.model_id, result.model_version)
+            return JobRef(job_id=result.job_id, role=None, party_id=None, board_url=result.board_url,
+                          created=time.time(), extra={"model_id": result.model_id, "model_version": result.model_version})
         role, party = self._lookup_party(context)  # type: ignore[misc]
         self.log.info("Submitting FATE job: %s", conf_summary(self._job_conf))
-        self.conf = {**self._job_conf, MARKER_KEY: {"marker": marker}}  # what FATE receives, for the UI
+        self.conf = with_marker(self._job_conf, marker)  # what FATE receives, for the UI
         self.dsl = self._job_dsl
         result = self.hook.job.submit(self._job_conf, self._job_dsl, marker=marker)
         self.log.info("Submitted FATE job %s (model %s, version %s).", result.job_id, result.model_id,

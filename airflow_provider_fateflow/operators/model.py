@@ -12,6 +12,7 @@ loaded.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -312,6 +313,9 @@ class ModelRestoreOperator(_ModelJobOperator):
 class ModelExportOperator(FateFlowBaseOperator):
     """Download a model as a zip into a local directory; returns the zip's path.
 
+    On FATE Flow 2.x FATE writes the zip itself, into ``output_dir`` **on the FATE Flow host**
+    (``<model_id>_<model_version>_<role>_<party_id>.zip``).
+
     :param model_id: the model id (templated).
     :param model_version: the model version (templated).
     :param output_dir: a directory on the worker (created, checked writable before any request).
@@ -334,8 +338,14 @@ class ModelExportOperator(FateFlowBaseOperator):
     def execute(self, context: Context) -> str:
         if not self.model_id or not self.model_version:
             raise FateFlowInputError("model_id and model_version are required")
-        directory = writable_directory(self.output_dir, "output_dir")
         role, party = self._party(self.role, self.party_id)
+        if self.hook.dialect == "v2":  # FATE Flow 2.x writes the zip on its own host, into output_dir
+            self.hook.model.export(role, str(self.model_id), str(self.model_version), party, str(self.output_dir))
+            path = Path(str(self.output_dir)) / f"{self.model_id}_{self.model_version}_{role}_{party}.zip"
+            self.log.info("FATE Flow exported model %s version %s (%s/%s) to %s on its host", self.model_id,
+                          self.model_version, role, party, path)
+            return str(path)
+        directory = writable_directory(self.output_dir, "output_dir")
         path = self.hook.model.export({"role": role, "party_id": party, "model_id": str(self.model_id),
                                        "model_version": str(self.model_version)}, directory)
         self.log.info("Exported model %s version %s (%s/%s) to %s", self.model_id, self.model_version, role, party,

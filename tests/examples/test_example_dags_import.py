@@ -19,6 +19,7 @@ EXPECTED = {
     "example_fateflow_wait_for_external_job",
     "example_fateflow_model_transfer",
     "example_fateflow_job_operations",
+    "example_fateflow_v2_train",  # FATE 2.x: run against a real FATE Flow 2.2.0 in tests/v2
 }
 
 # Runs in a fresh interpreter: any socket connection or database connection made while the DAG files are
@@ -78,7 +79,7 @@ def test_each_example_documents_what_it_shows_and_its_connection(example_dags):
         dag = example_dags[dag_id]
         doc = dag.doc_md or ""
         assert "What it shows" in doc, dag_id
-        assert "Connection" in doc and "fateflow_default" in doc, dag_id
+        assert "Connection" in doc and ("fateflow_default" in doc or "fateflow_v2" in doc), dag_id
         assert "example" in dag.tags and "fateflow" in dag.tags, dag_id
         module = ast.parse(Path(dag.fileloc).read_text())
         assert ast.get_docstring(module) == doc.strip() or ast.get_docstring(module) in doc, dag_id

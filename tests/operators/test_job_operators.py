@@ -51,7 +51,7 @@ def test_template_fields_are_kept_verbatim_and_rendered_nicely():
     op = SubmitJobOperator(task_id="t", conf="{{ var.value.conf_path }}", dsl={"a": "{{ ds }}"})
     assert op.conf == "{{ var.value.conf_path }}" and op.dsl == {"a": "{{ ds }}"}
     assert {"conf", "dsl", "fateflow_conn_id"} <= set(op.template_fields)
-    assert op.template_fields_renderers == {"conf": "json", "dsl": "json"}
+    assert op.template_fields_renderers == {"conf": "json", "dsl": "json", "dag_schema": "json", "conf_overrides": "json"}
     assert ".json" not in (op.template_ext or ())
 
 
