@@ -59,6 +59,8 @@ setup(
             "uvicorn>=0.29",
             "python-multipart>=0.0.9",
         ],
+        # The deployment test's browser check (scripts/browser_check.py) drives Debian's chromium with it.
+        "deploy": ["selenium>=4.20,<5"],
     },
     entry_points={
         "apache_airflow_provider": ["provider_info=airflow_provider_fateflow.get_provider_info:get_provider_info"],
