@@ -89,3 +89,43 @@ def refusing_port() -> Iterator[int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         yield sock.getsockname()[1]
+
+
+class _Dropper:
+    """Accepts connections, counts them, and closes each at once (the client sees the connection drop)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            conn.recv(65536)  # the request arrives, no answer does
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.thread.join()
+        self.sock.close()
+
+
+@contextmanager
+def dropping_server() -> Iterator[_Dropper]:
+    """A loopback server that drops every connection after reading the request; ``accepted`` counts them."""
+    server = _Dropper()
+    try:
+        yield server
+    finally:
+        server.close()
