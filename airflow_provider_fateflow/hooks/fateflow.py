@@ -212,6 +212,32 @@ def _as_scheme(conn_id: str, host: str, schema: str | None) -> str:
     return scheme
 
 
+def _check_address(conn_id: str, host: str, port: Any) -> None:
+    """Refuse a Host or Port that cannot make a URL, naming the field (ClientConfig parses them after)."""
+    if port is not None and not (isinstance(port, int) and 0 < port < 65536):
+        raise FateFlowConnectionConfigError(
+            conn_id, "port", f"{port!r} is not a TCP port", "Use 1 to 65535, or leave it empty for 9380"
+        )
+    if "://" in host:
+        parts = urlsplit(host)
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            raise FateFlowConnectionConfigError(
+                conn_id, "host", f"{host!r} has a port that is not 1 to 65535", "Fix the port in the address"
+            ) from None
+        if not parts.hostname:
+            raise FateFlowConnectionConfigError(
+                conn_id, "host", f"{host!r} has no host name", "Write e.g. https://fateflow.example.org"
+            )
+        return
+    name, colon, rest = host.rstrip("/").partition(":")
+    if colon and ":" not in rest and not rest.isdigit():  # "flow:abc" (IPv6 addresses have several colons)
+        raise FateFlowConnectionConfigError(
+            conn_id, "host", f"{host!r} is not a host name", "Write the host name in Host and the port in Port"
+        )
+
+
 def _as_api_version(conn_id: str, value: Any) -> str:
     version = str(value).strip().lower() if value is not None else "v1"
     if version not in API_VERSIONS:
@@ -246,6 +272,7 @@ def config_from_connection(conn: Connection, **overrides: Any) -> ClientConfig:
             conn_id, "host", "is empty", "Set it to the FATE Flow server's address, e.g. fateflow.example.org"
         )
     scheme = _as_scheme(conn_id, host, conn.schema)
+    _check_address(conn_id, host, conn.port)
     api_version = _as_api_version(conn_id, _extra(extras, "api_version"))
 
     def pick(name: str, convert: Any) -> Any:
@@ -285,8 +312,9 @@ def config_from_connection(conn: Connection, **overrides: Any) -> ClientConfig:
     try:
         return ClientConfig(**settings)
     except ValueError as err:  # what only ClientConfig can tell (e.g. a port in a URL out of range)
-        field = str(getattr(err, "field", "") or "") or ("port" if "port" in str(err) else "host")
-        raise FateFlowConnectionConfigError(conn_id, field, str(err).rstrip("."), "") from None
+        text = str(err).removeprefix("ClientConfig.").rstrip(".")
+        field = "port" if text.startswith("port") else "host"
+        raise FateFlowConnectionConfigError(conn_id, field, text, "") from None
 
 
 class FateFlowHook(BaseHook):
