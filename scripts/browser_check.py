@@ -81,6 +81,20 @@ class Check:
         shutil.rmtree(self.profile, ignore_errors=True)
 
     # -- helpers -------------------------------------------------------------------------------------
+    def sign_in(self) -> None:
+        """Open Home once: the simple auth manager signs the browser in (on 3.1 a first deep link lands on Home)."""
+        from selenium.webdriver.common.by import By
+
+        self.driver.get(f"{self.api}/")
+        self.until("the signed-in UI", lambda: "/auth/" not in self.driver.current_url
+                   and "Dags" in self.driver.find_element(By.TAG_NAME, "body").text)
+
+    def goto(self, path: str) -> None:
+        """Open a UI page, and make sure the UI stayed there."""
+        self.driver.get(f"{self.api}{path}")
+        self.until(f"the page {path}", lambda: urllib.parse.unquote(urllib.parse.urlsplit(self.driver.current_url).path)
+                   == urllib.parse.unquote(path))
+
     def until(self, what: str, probe: Callable[[], Any], timeout: float = WAIT) -> Any:
         """Poll ``probe`` until it returns something truthy; raise naming ``what`` after ``timeout`` s."""
         from selenium.common.exceptions import WebDriverException
@@ -151,7 +165,7 @@ class Check:
         from selenium.webdriver.common.keys import Keys
 
         driver = self.driver
-        driver.get(f"{self.api}/connections")
+        self.goto("/connections")
         self.button("Add Connection").click()
         self.find("input[name=connection_id]").send_keys(CONN_ID)
         kind = self.find("[role=dialog] input[aria-autocomplete=list]")
@@ -175,14 +189,8 @@ class Check:
             value = self.find(f"input[name={name}]").get_attribute("value")
             self.expect(value == "", f"form: {name} is pre-filled with {value!r}")
 
-        role = self.find("#element_initiator_role input")
-        role.click()
-        options = self.until("the role choices", lambda: [
-            o.text for o in driver.find_elements(By.CSS_SELECTOR, "[id^=react-select][id*=-option-]")
-        ])
+        options = self.choose("initiator_role", "guest")
         self.expect(options == EXPECTED_ROLES, f"form: the role choices are {options}, not {EXPECTED_ROLES}")
-        role.send_keys("guest")
-        role.send_keys(Keys.ENTER)
         self.find("input[name=element_board_url]").send_keys("http://127.0.0.1:8080")
         self.find("input[name=element_initiator_party_id]").send_keys("9999")
 
@@ -205,6 +213,30 @@ class Check:
                                    "initiator_party_id": 9999},
                     f"form: the saved connection stores values the user did not set: {set_values}")
 
+    def choose(self, field: str, value: str) -> list[str]:
+        """Pick ``value`` in the choice field of extra ``field``; return the choices it offered.
+
+        Airflow 3.3 renders a choice with react-select, 3.1 with Chakra's select.
+        """
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+
+        driver = self.driver
+        react = driver.find_elements(By.CSS_SELECTOR, f"#element_{field} input")
+        if react:
+            react[0].click()
+            options = self.until(f"the {field} choices", lambda: [
+                o.text for o in driver.find_elements(By.CSS_SELECTOR, "[id^=react-select][id*=-option-]")])
+            react[0].send_keys(value)
+            react[0].send_keys(Keys.ENTER)
+            return options
+        self.find(f"[id='select:element_{field}:trigger']").click()
+        items = f"[id^='select:element_{field}:option:']"
+        options = self.until(f"the {field} choices", lambda: [
+            o.get_attribute("data-value") for o in driver.find_elements(By.CSS_SELECTOR, items) if o.is_displayed()])
+        driver.find_element(By.CSS_SELECTOR, f"[id='select:element_{field}:option:{value}']").click()
+        return options
+
     def _full_dialog_shot(self, name: str) -> Path:
         """A screenshot tall enough for the whole dialog (the window grows for it, then shrinks back)."""
         height = self.driver.execute_script(
@@ -217,7 +249,7 @@ class Check:
             self.driver.set_window_size(1400, 1000)
 
     def test_button(self, flow_port: int) -> None:
-        self.driver.get(f"{self.api}/connections")
+        self.goto("/connections")
         self.test_button_of(CONN_ID).click()
         expected = f"Connected to FATE Flow at http://127.0.0.1:{flow_port}/v1/ (FATE "
         text = self.toast(expected)
@@ -231,7 +263,7 @@ class Check:
                 "connection_id": WRONG_PORT_CONN_ID, "conn_type": "fateflow", "host": "127.0.0.1", "port": port,
                 "extra": json.dumps({"retry_limit": 5}),
             })
-            self.driver.get(f"{self.api}/connections")
+            self.goto("/connections")
             started = time.monotonic()
             self.test_button_of(WRONG_PORT_CONN_ID).click()
             expected = f"Nothing listens at 127.0.0.1:{port} (connection refused). Check Host and Port"
@@ -243,8 +275,8 @@ class Check:
     def fate_board_link(self, dag_id: str, run_id: str, docs_images: bool) -> None:
         from selenium.webdriver.common.by import By
 
-        base = f"{self.api}/dags/{dag_id}/runs/{urllib.parse.quote(run_id)}/tasks/train"
-        self.driver.get(base)
+        base = f"/dags/{dag_id}/runs/{urllib.parse.quote(run_id)}/tasks/train"
+        self.goto(base)
         self.until("the task log", lambda: "FATE Board:" in self.driver.find_element(By.TAG_NAME, "body").text)
         self.driver.set_window_size(1400, 600)
         try:
@@ -253,7 +285,7 @@ class Check:
             self.driver.set_window_size(1400, 1000)
         if docs_images:
             shutil.copy(shot, REPO / "docs" / "img" / "task-log.png")
-        self.driver.get(f"{base}/details")
+        self.goto(f"{base}/details")
         link = self.until("the FATE Board extra link", lambda: self.driver.find_element(
             By.XPATH, "//a[normalize-space(.)='FATE Board']"))
         href = link.get_attribute("href") or ""
@@ -267,7 +299,7 @@ class Check:
 
         from airflow_provider_fateflow.get_provider_info import PROJECT_URL
 
-        self.driver.get(f"{self.api}/providers")
+        self.goto("/providers")
         link = self.until("the provider on the Providers page", lambda: self.driver.find_element(
             By.CSS_SELECTOR, "a[aria-label=airflow-provider-fateflow]"))
         self.expect(link.get_attribute("href") == f"{PROJECT_URL}#readme",
@@ -296,6 +328,7 @@ def run(*, api: str, dag_id: str, run_id: str, flow_port: int, shots: Path, docs
                 raise
     check = Check(api, shots)
     try:
+        check.step("sign in", check.sign_in)
         check.step("connection form", lambda: check.connection_form(flow_port, docs_images))
         check.step("test button", lambda: check.test_button(flow_port))
         check.step("FATE Board link", lambda: check.fate_board_link(dag_id, run_id, docs_images))

@@ -6,6 +6,7 @@ This is the only module that reads Airflow connections. Everything that talks to
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -549,7 +550,8 @@ def explain_test_failure(config: ClientConfig, err: BaseException) -> str:
     lowered = text.lower()
     port_hint = "FATE Flow's HTTP port is 9380 unless its service_conf.yaml says otherwise (8080 is FATE Board's)"
     if isinstance(err, FateFlowAuthError):
-        return f"FATE Flow at {url} refused the credentials: {err.message}. Check App key and Secret key."
+        code = f" (retcode {err.retcode})" if err.retcode is not None else ""
+        return f"FATE Flow at {url} refused the credentials: {err.message}{code}. Check App key and Secret key."
     if isinstance(err, FateFlowTimeoutError):
         if "connect timeout" in lowered:
             return (
@@ -595,7 +597,15 @@ def explain_test_failure(config: ClientConfig, err: BaseException) -> str:
         return not_fate.format(what=status)
     if isinstance(err, FateFlowResponseError):
         status = f"HTTP {err.http_status}, " if err.http_status else ""
-        return not_fate.format(what=f"{status}an answer FATE Flow would not send")
+        excerpt = err.excerpt or ""
+        title = re.search(r"<title[^>]*>([^<]{1,60})", excerpt, re.I)
+        if title:
+            kind = f"an HTML page titled {title.group(1).strip()!r}"
+        elif "HTML" in err.message:
+            kind = f"an HTML page: {excerpt[:50]!r}" if excerpt else "an HTML page"
+        else:
+            kind = f"an answer FATE Flow would not send: {excerpt[:50]!r}" if excerpt else "an answer FATE Flow would not send"
+        return not_fate.format(what=f"{status}{kind}")
     if isinstance(err, FateFlowApiError):
         return f"FATE Flow at {url} answered version/get with an error: {err.message} (retcode {err.retcode})."
     if isinstance(err, FateFlowError):
