@@ -8,4 +8,4 @@ fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 $SUDO apt-get update -q
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium chromium-driver
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver
