@@ -22,9 +22,14 @@ install: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# A real Airflow (api-server, scheduler, dag-processor, triggerer) on loopback runs the deferrable example.
+# A real Airflow (api-server, scheduler, dag-processor, triggerer) on loopback runs the deferrable example,
+# then headless Chromium (Debian's, driven by selenium) checks the UI: connection form, Test button, links.
+# DEPLOY_ARGS="--no-browser" skips the browser; "--docs-images" refreshes docs/img/.
 test-deploy: $(STAMP)
-	$(PY) scripts/deploy_test.py
+	sh scripts/install_browser.sh
+	$(UV) pip install -q -p $(PY) --compile-bytecode \
+	    "apache-airflow==$(AIRFLOW_VERSION)" -c constraints/airflow-$(AIRFLOW_VERSION).txt -e ".[test,deploy]"
+	$(PY) scripts/deploy_test.py $(DEPLOY_ARGS)
 
 # README's first command: a sandbox FATE Flow, then `airflow dags test` of the example DAGs, and a summary.
 # DEMO_ARGS="--fail hetero_lr_0" shows a failed FATE job; see scripts/demo.py.

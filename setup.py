@@ -10,6 +10,11 @@ HERE = Path(__file__).parent
 VERSION = re.search(
     r'^__version__ = "([^"]+)"', (HERE / "airflow_provider_fateflow" / "__init__.py").read_text(), re.M
 ).group(1)
+# One home, declared once (get_provider_info.py); Airflow's Providers page links the package name to the
+# "Documentation" project URL (without one it points at a non-existent apache.org page).
+PROJECT_URL = re.search(
+    r'^PROJECT_URL = "([^"]+)"', (HERE / "airflow_provider_fateflow" / "get_provider_info.py").read_text(), re.M
+).group(1)
 
 setup(
     name="airflow-provider-fateflow",
@@ -18,6 +23,14 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
+    url=PROJECT_URL,
+    project_urls={
+        "Documentation": f"{PROJECT_URL}#readme",
+        "Homepage": PROJECT_URL,
+        "Source": PROJECT_URL,
+        "Bug Tracker": f"{PROJECT_URL}/issues",
+        "FATE Flow": "https://github.com/FederatedAI/FATE-Flow",
+    },
     python_requires=">=3.10",
     packages=find_packages(include=["airflow_provider_fateflow", "airflow_provider_fateflow.*"]),
     package_data={"airflow_provider_fateflow": ["py.typed"]},
@@ -46,6 +59,8 @@ setup(
             "uvicorn>=0.29",
             "python-multipart>=0.0.9",
         ],
+        # The deployment test's browser check (scripts/browser_check.py) drives Debian's chromium with it.
+        "deploy": ["selenium>=4.20,<5"],
     },
     entry_points={
         "apache_airflow_provider": ["provider_info=airflow_provider_fateflow.get_provider_info:get_provider_info"],

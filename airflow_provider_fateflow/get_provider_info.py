@@ -12,58 +12,94 @@ INTEGRATION = "FATE Flow"
 _PKG = "airflow_provider_fateflow"
 
 
-def _string(label: str, description: str, *, default: Any = None, secret: bool = False) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": ["string", "null"]}
-    if default is not None:
-        schema["default"] = default
-    if secret:
-        schema["format"] = "password"
-    return {"label": label, "description": description, "schema": schema}
+#: The project's public home: the README there is the documentation. setup.py declares the same URL as the
+#: ``Homepage``/``Source``/``Documentation`` project URLs (the Providers page links the package name to
+#: ``Documentation``); the description names it too, which the Providers page shows as a link.
+PROJECT_URL = "https://github.com/airflow-provider-fateflow/airflow-provider-fateflow"
+FATE_FLOW_URL = "https://github.com/FederatedAI/FATE-Flow"
+
+#: Choices of the connection's ``initiator_role`` extra (FATE's party roles).
+ROLES = ("guest", "host", "arbiter", "local")
+#: Choices of the connection's ``api_version`` extra; unset means ``v1``.
+API_VERSIONS = ("v1", "v2", "auto")
 
 
-def _number(label: str, description: str, *, default: float | None = None, integer: bool = False) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": ["integer" if integer else "number", "null"]}
-    if default is not None:
-        schema["default"] = default
-    return {"label": label, "description": description, "schema": schema}
+def _field(label: str, description: str, kind: str, **schema: Any) -> dict[str, Any]:
+    """One declarative connection field (Airflow 3.2+): never a ``default``, so the form pre-fills nothing.
+
+    A field the user leaves empty is saved as null (or not at all), which the hook reads as "unset": the
+    provider's default applies, and a later change of that default reaches connections saved earlier.
+    """
+    return {"label": label, "description": description, "schema": {"type": [kind, "null"], **schema}}
 
 
-#: Extra fields of a ``fateflow`` connection, as shown in the connection form (Airflow 3.2+).
+#: Extra fields of a ``fateflow`` connection, in form order: what a user sets first (where FATE Board is,
+#: which party this Airflow acts as), then the dialect, TLS and proxies, then tuning.
 CONN_FIELDS: dict[str, dict[str, Any]] = {
-    "api_version": _string("API version", "FATE Flow REST API version; only v1 (FATE 1.x) is supported.", default="v1"),
-    "connect_timeout": _number("Connect timeout (s)", "Seconds to wait for a TCP/TLS connection.", default=10),
-    "read_timeout": _number(
-        "Read timeout (s)", "Seconds to wait for an answer; job.stop of a running job can take ~40 s.", default=60
+    "board_url": _field(
+        "FATE Board URL",
+        "Base URL of FATE Board for the task links, with its scheme, e.g. http://fateboard.example:8080. "
+        "Empty: the link FATE Flow itself reports.",
+        "string",
     ),
-    "download_timeout": _number(
+    "initiator_role": _field(
+        "Default role",
+        "Role this Airflow acts as when a task gives none (guest, host, arbiter or local).",
+        "string",
+        enum=list(ROLES),
+    ),
+    "initiator_party_id": _field(
+        "Default party id", "Party id this Airflow acts as when a task gives none, e.g. 9999.", "integer"
+    ),
+    "api_version": _field(
+        "API version",
+        "FATE Flow REST dialect: v1 (FATE 1.x), v2 (FATE 2.x) or auto (ask the server). Empty: v1.",
+        "string",
+        enum=list(API_VERSIONS),
+    ),
+    "disable_tls_verify": _field(
+        "Disable TLS verification",
+        "On: accept any certificate from an https FATE Flow (testing only). Off (default): verify it.",
+        "boolean",
+    ),
+    "ca_bundle": _field(
+        "CA bundle path",
+        "Path, on every worker and the triggerer, of the CA bundle that signed FATE Flow's certificate, "
+        "e.g. /etc/ssl/certs/fate-ca.pem. Empty: the system's CAs.",
+        "string",
+    ),
+    "proxies": _field(
+        "Proxies (JSON)",
+        'A JSON object mapping a scheme to a proxy URL, e.g. {"https": "http://proxy.example:3128"}. '
+        "Empty: no proxy (and none from the environment).",
+        "object",
+    ),
+    "connect_timeout": _field("Connect timeout (s)", "Seconds to wait for a TCP/TLS connection. Empty: 10.", "number"),
+    "read_timeout": _field(
+        "Read timeout (s)",
+        "Seconds to wait for an answer; job.stop of a running job can take ~40 s. Empty: 60.",
+        "number",
+    ),
+    "download_timeout": _field(
         "Download timeout (s)",
         "Seconds to wait for a file answer (table/output data downloads, model export, logs): FATE builds "
-        "the archive before its first byte.",
-        default=600,
+        "the archive before its first byte. Empty: 600.",
+        "number",
     ),
-    "max_extract_bytes": _number(
-        "Largest unpacked download (bytes)", "A downloaded archive that unpacks to more is refused.",
-        default=2 * 1024**3, integer=True,
+    "max_extract_bytes": _field(
+        "Largest unpacked download (bytes)",
+        "A downloaded archive that unpacks to more is refused. Empty: 2147483648 (2 GiB).",
+        "integer",
     ),
-    "verify": _string(
-        "TLS verify", "true, false, or the path of a CA bundle on the worker (https only).", default="true"
+    "retry_limit": _field(
+        "Retry attempts", "Total tries of a safe-to-repeat request (queries, lists, downloads). Empty: 5.", "integer"
     ),
-    "proxies": _string("Proxies", 'JSON object, e.g. {"https": "http://proxy:3128"}.'),
-    "board_url": _string(
-        "FATE Board URL", "Base URL of FATE Board for task links, e.g. http://fateboard.example:8080."
-    ),
-    "initiator_role": _string(
-        "Default role", "Role used when an operation needs one and none is given (guest, host, arbiter, local)."
-    ),
-    "initiator_party_id": _number(
-        "Default party id", "Party id used when an operation needs one and none is given.", integer=True
-    ),
-    "retry_limit": _number("Retry attempts", "Total tries of a safe-to-repeat request.", default=5, integer=True),
-    "retry_delay": _number("Retry delay (s)", "First backoff delay; it doubles up to the maximum.", default=1),
-    "retry_max_delay": _number("Retry max delay (s)", "Longest backoff delay.", default=30),
+    "retry_delay": _field("Retry delay (s)", "First backoff delay; it doubles up to the maximum. Empty: 1.", "number"),
+    "retry_max_delay": _field("Retry max delay (s)", "Longest backoff delay. Empty: 30.", "number"),
 }
 
-#: Form behaviour of a ``fateflow`` connection (Airflow 3.2+; the hook method serves 3.1).
+#: Form behaviour of a ``fateflow`` connection (Airflow 3.2+; the hook method serves 3.1). Airflow's form
+#: shows placeholders on the standard fields only; each extra field's description carries its example.
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": [],
     "relabeling": {"login": "App key", "password": "Secret key", "schema": "Protocol"},
@@ -97,12 +133,15 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-fateflow",
         "name": "FATE Flow",
-        "description": "Run FATE federated-learning jobs from Apache Airflow through FATE Flow's v1 REST API.",
+        "description": (
+            "Run FATE federated-learning jobs from Apache Airflow through FATE Flow's REST API. "
+            f"Home and documentation: {PROJECT_URL}"
+        ),
         "versions": [__version__],
         "integrations": [
             {
                 "integration-name": INTEGRATION,
-                "external-doc-url": "https://github.com/FederatedAI/FATE-Flow",
+                "external-doc-url": FATE_FLOW_URL,
                 "tags": ["software"],
             }
         ],

@@ -5,8 +5,12 @@ bound to 127.0.0.1 (the scheduler and triggerer without their log servers, which
 interface), triggers the DAG through the REST API, waits for the run to succeed, and checks that the
 deferred wait ran in the triggerer. Every process is stopped by its PID (its own process group).
 
-Usage: python scripts/deploy_test.py [--dag-id ID] [--timeout SECONDS] [--keep]
-Exit code 0 when the run succeeded and the triggerer fired the provider's trigger.
+Then (unless --no-browser) scripts/browser_check.py drives Debian's headless Chromium through the UI of
+that deployment: the FATE Flow connection form, its Test button, the training task's FATE Board link and
+the Providers page (screenshots in .airflow/browser/, git-ignored).
+
+Usage: python scripts/deploy_test.py [--dag-id ID] [--timeout SECONDS] [--keep] [--no-browser] [--hold SECONDS]
+Exit code 0 when the run succeeded, the triggerer fired the provider's trigger and the browser check passed.
 """
 from __future__ import annotations
 
@@ -116,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900, help="seconds for the whole DAG run")
     parser.add_argument("--pace", type=float, default=1.0, help="seconds each FATE component takes")
     parser.add_argument("--keep", action="store_true", help="keep the Airflow home (logs) afterwards")
+    parser.add_argument("--no-browser", action="store_true", help="skip the headless-Chromium UI check")
+    parser.add_argument("--screenshots", default=str(REPO / ".airflow" / "browser"),
+                        help="folder for the browser check's screenshots (default .airflow/browser)")
+    parser.add_argument("--docs-images", action="store_true",
+                        help="also write docs/img/connection-form.png and docs/img/task-log.png")
+    parser.add_argument("--hold", type=float, default=0, help="keep the deployment up this many seconds at the end")
     args = parser.parse_args(argv)
 
     home = Path(tempfile.mkdtemp(prefix="fateflow-deploy-"))
@@ -135,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         "AIRFLOW__API__PORT": str(api_port),
         "AIRFLOW__API__BASE_URL": api,
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # the connection form's Test button (browser check)
         "AIRFLOW_CONN_FATEFLOW_DEFAULT": json.dumps({
             "conn_type": "fateflow", "host": "127.0.0.1", "port": flow_port,
             "extra": {"initiator_role": "guest", "initiator_party_id": 9999, "board_url": "http://127.0.0.1:8080"},
@@ -176,6 +187,22 @@ def main(argv: list[str] | None = None) -> int:
         deferred = triggered_tasks(home, args.dag_id, run_id)
         print(f"tasks whose wait ran in the triggerer: {', '.join(deferred) or 'none'}", flush=True)
         ok = state == "success" and bool(deferred)
+        if ok and not args.no_browser:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            import browser_check
+
+            browser_started = time.time()
+            failures = browser_check.run(
+                api=api, dag_id=args.dag_id, run_id=run_id, flow_port=flow_port, shots=Path(args.screenshots),
+                docs_images=args.docs_images,
+            )
+            print(f"browser check: {len(failures)} failure(s) in {time.time() - browser_started:.0f} s", flush=True)
+            for failure in failures:
+                print(f"  BROWSER FAIL: {failure}", flush=True)
+            ok = not failures
+        if args.hold:
+            print(f"holding the deployment for {args.hold:.0f} s: {api} (sandbox port {flow_port})", flush=True)
+            time.sleep(args.hold)
     finally:
         stack.stop()
         if not ok:

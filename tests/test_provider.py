@@ -76,3 +76,64 @@ def test_form_behaviour_and_fields_are_the_same_on_every_airflow_version():
     assert behaviour["relabeling"]["login"] == "App key" and behaviour["relabeling"]["password"] == "Secret key"
     widgets = FateFlowHook.get_connection_form_widgets()
     assert set(widgets) == set(CONN_FIELDS)
+
+
+def test_form_has_no_prefilled_defaults_and_puts_what_a_user_sets_first():
+    from airflow_provider_fateflow.get_provider_info import CONN_FIELDS
+
+    assert list(CONN_FIELDS)[:3] == ["board_url", "initiator_role", "initiator_party_id"]
+    # A default would be saved into every form-made connection and freeze today's value there.
+    assert [name for name, field in CONN_FIELDS.items() if "default" in field["schema"]] == []
+    assert CONN_FIELDS["initiator_role"]["schema"]["enum"] == ["guest", "host", "arbiter", "local"]
+    assert CONN_FIELDS["api_version"]["schema"]["enum"] == ["v1", "v2", "auto"]
+    assert CONN_FIELDS["disable_tls_verify"]["schema"]["type"] == ["boolean", "null"]
+    assert CONN_FIELDS["proxies"]["schema"]["type"] == ["object", "null"]  # a JSON editor, not one line
+    for name, field in CONN_FIELDS.items():
+        assert field["label"] and field["description"].endswith("."), name
+
+
+def test_hook_meta_sends_the_form_choices_a_toggle_and_no_values():
+    """What the API server sends the connection form (GET /ui/connections/hook_meta): on 3.3 from the
+    declarative fields, on 3.1 from the hook's wtforms fields (run on both by `.ci/run`)."""
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    ours = [m for m in HookMetaService.hook_meta_data() if m.connection_type == "fateflow"]
+    assert ours, "fateflow is not in hook_meta"
+    fields = ours[0].extra_fields
+    assert list(fields)[:3] == ["board_url", "initiator_role", "initiator_party_id"]
+    assert fields["initiator_role"]["schema"]["enum"] == ["guest", "host", "arbiter", "local"]
+    assert fields["initiator_role"]["schema"]["title"] == "Default role"
+    assert fields["disable_tls_verify"]["schema"]["type"][0] == "boolean"
+    assert all(field["value"] is None for field in fields.values())
+    assert ours[0].standard_fields.url_schema.title == "Protocol"
+
+
+def test_airflow_3_1_form_from_the_hooks_wtforms_fields():
+    """Airflow 3.1 builds the same form from the hook's wtforms fields: same order, no defaults, choices."""
+    from wtforms import BooleanField, IntegerField, StringField
+    from wtforms.validators import AnyOf
+
+    from airflow_provider_fateflow.get_provider_info import CONN_FIELDS
+    from airflow_provider_fateflow.hooks.fateflow import FateFlowHook
+
+    widgets = FateFlowHook.get_connection_form_widgets()
+    assert list(widgets) == list(CONN_FIELDS)
+    assert widgets["disable_tls_verify"].field_class is BooleanField
+    assert widgets["initiator_party_id"].field_class is IntegerField
+    assert widgets["board_url"].field_class is StringField
+    for name, widget in widgets.items():
+        assert "default" not in widget.kwargs, name
+    role_choices = [v.values for v in widgets["initiator_role"].kwargs["validators"] if isinstance(v, AnyOf)]
+    assert role_choices == [["guest", "host", "arbiter", "local"]]
+
+
+def test_project_urls_point_at_the_home_the_provider_names():
+    from importlib.metadata import distribution
+
+    from airflow_provider_fateflow.get_provider_info import PROJECT_URL
+
+    urls = dict(entry.split(", ", 1) for entry in distribution("airflow-provider-fateflow").metadata.get_all("Project-URL"))
+    assert urls["Documentation"] == f"{PROJECT_URL}#readme"  # the Providers page links the package name here
+    assert urls["Homepage"] == urls["Source"] == PROJECT_URL
+    assert urls["Bug Tracker"] == f"{PROJECT_URL}/issues"
+    assert get_provider_info()["description"].endswith(PROJECT_URL)  # shown as a link on the Providers page

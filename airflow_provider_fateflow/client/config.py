@@ -10,6 +10,8 @@ __all__ = ["ClientConfig", "RetryPolicy", "default_user_agent", "parse_api_versi
 #: The dialects a connection may ask for: FATE Flow 1.x (``v1``), 2.x (``v2``), or detect once (``auto``).
 API_VERSIONS = ("v1", "v2", "auto")
 
+_ROLES = ("guest", "host", "arbiter", "local")
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -131,7 +133,7 @@ class ClientConfig:
                 if maybe_port.isdigit():
                     host, port = name, int(maybe_port)
         if not host:
-            raise ValueError("ClientConfig.host is empty")
+            raise ValueError("ClientConfig.host is empty: give the FATE Flow server's host name or URL")
         scheme = scheme.lower()
         if scheme not in ("http", "https"):
             raise ValueError(f"ClientConfig.scheme must be 'http' or 'https', not {scheme!r}")
@@ -140,9 +142,10 @@ class ClientConfig:
         except (TypeError, ValueError):
             raise ValueError(f"ClientConfig.port must be an integer, not {port!r}") from None
         if not 0 < port < 65536:
-            raise ValueError(f"ClientConfig.port out of range: {port}")
-        if min(self.connect_timeout, self.read_timeout, self.download_timeout) <= 0:
-            raise ValueError("ClientConfig timeouts must be > 0 seconds")
+            raise ValueError(f"ClientConfig.port must be between 1 and 65535, not {port}")
+        for name in ("connect_timeout", "read_timeout", "download_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"ClientConfig.{name} must be > 0 seconds, not {getattr(self, name)!r}")
         if self.max_extract_bytes <= 0:
             raise ValueError(f"ClientConfig.max_extract_bytes must be > 0, not {self.max_extract_bytes!r}")
         if self.initiator_party_id is not None:
@@ -152,6 +155,14 @@ class ClientConfig:
                 raise ValueError(
                     f"ClientConfig.initiator_party_id must be an integer, not {self.initiator_party_id!r}"
                 ) from None
+        if self.initiator_role is not None and self.initiator_role not in _ROLES:
+            raise ValueError(
+                f"ClientConfig.initiator_role must be one of {', '.join(_ROLES)}, not {self.initiator_role!r}"
+            )
+        if self.board_url and urlsplit(self.board_url).scheme not in ("http", "https"):
+            raise ValueError(
+                f"ClientConfig.board_url must be an http(s) URL such as http://fateboard:8080, not {self.board_url!r}"
+            )
         object.__setattr__(self, "host", host)
         object.__setattr__(self, "scheme", scheme)
         object.__setattr__(self, "port", port)

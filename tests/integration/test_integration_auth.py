@@ -144,13 +144,14 @@ def test_credentials_are_ignored_when_the_server_has_auth_off(make_hook, server:
 def test_test_connection_success(make_hook, server: Server):
     ok, message = make_hook().test_connection()
     assert ok, message
-    assert message == f"Connected to FATE Flow at http://127.0.0.1:{server.port}/v1/ (FATE 1.11.4, API v1)"
+    assert message == f"Connected to FATE Flow at http://127.0.0.1:{server.port}/v1/ (FATE 1.11.4, API v1)."
 
 
 def test_test_connection_wrong_secret(make_hook):
     ok, message = make_hook(password="not-the-secret").test_connection()
     assert not ok
-    assert message.startswith("FATE Flow refused the credentials: ")
+    assert message.startswith("FATE Flow at http://127.0.0.1:") and " refused the credentials: " in message
+    assert message.endswith("Check App key and Secret key.")
     assert "wrong signature: check secret_key" in message and "signature authentication failed" in message
     assert "retcode 109" in message
     assert "not-the-secret" not in message
@@ -163,8 +164,8 @@ def test_test_connection_not_a_fate_flow(html_server: int, monkeypatch: pytest.M
                        f'{{"conn_type": "fateflow", "host": "127.0.0.1", "port": {html_server}}}')
     ok, message = FateFlowHook("fateflow_web").test_connection()
     assert not ok
-    assert message.startswith("Not a FATE Flow v1 server (answer not understood): ")
-    assert "HTML page instead of a JSON envelope" in message and "Welcome to nginx!" in message
+    assert message.startswith(f"The server at 127.0.0.1:{html_server} answered, but it is not a FATE Flow v1 server (")
+    assert "an HTML page" in message and "Welcome to nginx!" in message
 
 
 def test_test_connection_unreachable(monkeypatch: pytest.MonkeyPatch):
@@ -184,8 +185,7 @@ def test_test_connection_unreachable(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AIRFLOW_CONN_FATEFLOW_DOWN", f'{{"conn_type": "fateflow", "host": "127.0.0.1", "port": {port}}}')
     ok, message = FateFlowHook("fateflow_down").test_connection()
     assert not ok
-    assert message.startswith("FATE Flow is unreachable: version.get: cannot connect")
-    assert "Connection refused" in message
+    assert message.startswith(f"Nothing listens at 127.0.0.1:{port} (connection refused). Check Host and Port")
     assert attempts == ["version.get"]
 
 
@@ -196,4 +196,4 @@ def test_test_connection_bad_settings(monkeypatch: pytest.MonkeyPatch):
                        '{"conn_type": "fateflow", "host": "127.0.0.1", "extra": {"initiator_party_id": "abc"}}')
     ok, message = FateFlowHook("fateflow_bad").test_connection()
     assert not ok
-    assert message.startswith("Bad connection settings: ") and "'initiator_party_id' must be an integer" in message
+    assert message.startswith("Bad connection settings: Default party id: 'abc' is not an integer.")
