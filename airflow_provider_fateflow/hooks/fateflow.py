@@ -513,7 +513,7 @@ class FateFlowHook(BaseHook):
             fate = versions.get("FATE") or versions.get("FATEFlow") or "unknown"
             return True, f"Connected to FATE Flow at {config.base_url} (FATE {fate}, API {versions.get('API', 'v1')})."
         if config.api_version == "v2" and found.dialect != "v2":
-            return False, (f"API version: the server at {address} speaks {found} (FATE Flow 1.x), not v2. "
+            return False, (f"API version: the server at {address} speaks {found}, not v2. "
                            "Choose v1 or auto.")
         chosen = "found by auto" if config.api_version == "auto" else "as set"
         return True, f"Connected to FATE Flow at {address}: API {found} ({chosen})."

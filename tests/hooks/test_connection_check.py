@@ -26,6 +26,13 @@ def test_success_names_the_server_and_fate_version(monkeypatch, fateflow_sandbox
     assert message.startswith(f"Connected to FATE Flow at http://127.0.0.1:{fateflow_sandbox.port}/v1/ (FATE ")
 
 
+def test_auto_says_which_dialect_it_found_and_v2_on_a_1x_server_says_what_to_choose(monkeypatch, fateflow_sandbox):
+    ok, message = _test(monkeypatch, host="127.0.0.1", port=fateflow_sandbox.port, extra={"api_version": "auto"})
+    assert ok and message.endswith("API v1 (FATE 1.11.4) (found by auto)."), message
+    ok, message = _test(monkeypatch, host="127.0.0.1", port=fateflow_sandbox.port, extra={"api_version": "v2"})
+    assert not ok and message.startswith("API version: the server at http://127.0.0.1:") and "Choose v1 or auto" in message
+
+
 def test_wrong_port_answers_one_short_sentence(monkeypatch):
     with refusing_port() as port:
         ok, message = _test(monkeypatch, host="127.0.0.1", port=port, extra={"retry_limit": 5})
