@@ -38,7 +38,8 @@ def test_a_wrong_token_is_an_auth_error():
 def test_an_unknown_app_id_is_an_auth_error():
     with _client("nobody", "x") as c, pytest.raises(FateFlowAuthError) as err:
         c.job.query("nonexistent123")
-    assert err.value.reason == "unknown_app_id"
+    # 2.2.0 answers an app id it does not know with 5005 (no permission), not 5002 (no found appid)
+    assert err.value.retcode == 5005 and err.value.reason == "no_permission", str(err.value)
 
 
 def test_unsigned_requests_are_an_auth_error_saying_what_to_set():
