@@ -49,6 +49,9 @@ __all__ = [
     "TableWatch",
     "WaitClock",
     "Progress",
+    "progress_line",
+    "wants_components",
+    "with_components",
     "poll",
     "apoll",
     "watched_row",
@@ -608,6 +611,33 @@ class Progress:
             return None
         self._last = described[0]
         return described[1]
+
+
+def wants_components(watch: Watch, answer: Any) -> bool:
+    """The job is running: its line is worth naming the running components."""
+    if not isinstance(watch, JobWatch):
+        return False
+    row = watched_row(answer, watch.role, watch.party_id)
+    return row is not None and row.status is JobStatus.RUNNING
+
+
+def with_components(line: str, tasks: Sequence[TaskRecord]) -> str:
+    """``line``, with the components of ``tasks`` named."""
+    names = sorted({t.component_name for t in tasks if t.component_name})
+    return f"{line}; running: {', '.join(names)}" if names else line
+
+
+def progress_line(progress: Progress, client: Any, watch: Watch, answer: Any) -> str | None:
+    """:meth:`Progress.change`, naming a running job's running components (one ``task.query``, only when the
+    line changed, so a long wait costs one request per change, not per poll)."""
+    line = progress.change(watch, answer)
+    if line is None or not wants_components(watch, answer):
+        return line
+    try:
+        return with_components(line, client.task.query(job_id=watch.job_id, role=watch.role,  # type: ignore[union-attr]
+                                                        party_id=watch.party_id, status="running"))
+    except FateFlowError:
+        return line
 
 
 def error_event(watch: Watch, err: BaseException) -> WaitEvent:

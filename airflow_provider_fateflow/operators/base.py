@@ -57,6 +57,7 @@ from airflow_provider_fateflow.client.wait import (
     WaitEvent,
     failure_report,
     poll,
+    progress_line,
     watched_row,
 )
 from airflow_provider_fateflow.common import FateFlowTaskMixin, default_deferrable, hook_for, hook_params_checked
@@ -342,7 +343,7 @@ class FateFlowJobOperator(FateFlowBaseOperator):
                 raise
             return err
         if event is None:
-            line = self._progress.change(watch, answer)
+            line = progress_line(self._progress, self.hook, watch, answer)
             if line:
                 self.log.info("%s", line)
         return event

@@ -30,6 +30,7 @@ from airflow_provider_fateflow.client.wait import (
     WaitEvent,
     failure_report,
     poll,
+    progress_line,
     statuses,
     watched_row,
 )
@@ -127,7 +128,7 @@ class _FateFlowSensor(FateFlowTaskMixin, BaseSensorOperator):
 
     def _seen(self, context: Context, watch: Any, answer: Any) -> None:
         """Log where the wait is when it changed (and, for a job, keep its board link)."""
-        line = self._progress.change(watch, answer)
+        line = progress_line(self._progress, self.hook, watch, answer)
         if line:
             self.log.info("%s", line)
 

@@ -37,6 +37,8 @@ from airflow_provider_fateflow.client.wait import (
     TaskWatch,
     WaitClock,
     apoll,
+    wants_components,
+    with_components,
     error_event,
     statuses,
 )
@@ -51,6 +53,8 @@ MAX_START_JITTER = 5.0
 #: Seconds ``on_kill``/the deadline stop may take.
 STOP_TIMEOUT = 60.0
 _MODULE = __name__
+#: A task state that could not be read.
+_UNKNOWN = object()
 
 
 class _WaitTrigger(BaseTrigger):
@@ -99,6 +103,15 @@ class _WaitTrigger(BaseTrigger):
         """What to do when the deadline passes; returns whether the FATE job was stopped."""
         return False
 
+    async def _log_components(self, client: Any, watch: Any, line: str) -> None:
+        """Log ``line`` with the job's running components (the line alone when they cannot be read)."""
+        try:
+            tasks = await client.task.query(job_id=watch.job_id, role=watch.role, party_id=watch.party_id,
+                                            status="running")
+        except FateFlowError:
+            tasks = []
+        self.log.info("%s", with_components(line, tasks))
+
     async def _poll(self, client: Any, watch: Any, waited: float) -> tuple[Any, Any]:
         """One poll, judged (:func:`~airflow_provider_fateflow.client.wait.apoll`): one request."""
         return await apoll(client, watch, waited)
@@ -108,6 +121,7 @@ class _WaitTrigger(BaseTrigger):
         clock = WaitClock(self.poll_interval, self.deadline, self.deadline_reason)
         client = None
         progress = Progress()
+        pending: str | None = None  # a change line waiting for the next poll to name the running components
         try:
             # Spread the starts (and so the polls) of many triggers deferred at once over the poll interval:
             # building a client costs ~1 ms of CPU, and a thousand in one loop step would stall it. The task
@@ -118,6 +132,11 @@ class _WaitTrigger(BaseTrigger):
                 if clock.passed():
                     event = clock.deadline_event(watch, stopped=await self._on_deadline(client))
                     break
+                if pending is not None:  # this poll asks which components run instead (one request per poll)
+                    await self._log_components(client, watch, pending)
+                    pending = None
+                    await asyncio.sleep(clock.next_sleep())
+                    continue
                 try:
                     event, answer = await self._poll(client, watch, clock.waited())
                 except FateFlowError as err:
@@ -131,7 +150,9 @@ class _WaitTrigger(BaseTrigger):
                 if event is not None:
                     break
                 line = progress.change(watch, answer)
-                if line:
+                if line and wants_components(watch, answer):
+                    pending = line
+                elif line:
                     self.log.info("%s", line)
                 await asyncio.sleep(clock.next_sleep())
         except Exception as err:  # one "error" event, never an exception out of the triggerer
@@ -222,14 +243,44 @@ class JobStatusTrigger(_WaitTrigger):
     if AIRFLOW_V_3_3_PLUS:
 
         async def on_kill(self) -> None:
-            """Stop the FATE job when the user marks the deferred task failed/success or clears it."""
+            """Stop the FATE job when the user marks the deferred task failed/success or clears it.
+
+            Airflow 3.3 also calls ``on_kill`` on a triggerer that loses a trigger to another one (it cancels
+            triggers no longer assigned to it with the same "user action" message): the task is then still
+            deferred, its wait goes on elsewhere, and the FATE job must not be stopped. So the job is stopped
+            only when the task instance has left the deferred state (or, outside a triggerer, when there is
+            no task instance to ask); when its state cannot be read, the job is left running.
+            """
             if not self.cancel_on_kill:
+                return
+            state = await self._task_state()
+            if state == "deferred" or state is _UNKNOWN:
+                self.log.warning("not stopping FATE job %s: its task is %s (the wait moved to another triggerer?)",
+                                 self.job_id, "still deferred" if state == "deferred" else "in an unknown state")
                 return
             client = await self._client()
             try:
                 await self._stop(client, "task killed by the user")
             finally:
                 await client.aclose()
+
+        async def _task_state(self) -> Any:
+            """The deferred task instance's state now: a state word, None (no task instance), or _UNKNOWN."""
+            ti = self.task_instance
+            if ti is None:
+                return None
+            try:
+                from asgiref.sync import sync_to_async
+                from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+                states = await sync_to_async(RuntimeTaskInstance.get_task_states)(
+                    dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=ti.map_index)
+                by_task = states.get(ti.run_id) or {}
+                state = by_task.get(ti.task_id, by_task.get(f"{ti.task_id}_{ti.map_index}", _UNKNOWN))
+                return getattr(state, "value", state)
+            except Exception as err:  # never stop a job on a guess
+                self.log.warning("could not read the state of task %s: %s", ti.task_id, err)
+                return _UNKNOWN
 
 
 class TaskStatusTrigger(_WaitTrigger):

@@ -78,6 +78,17 @@ def test_failed_event_and_the_resumed_task_reports_fates_reason(sb, capfd):
     assert "on host/10000" in "".join(capfd.readouterr())
 
 
+def test_a_long_wait_logs_each_change_once_with_the_running_components(sb, capfd):
+    job_id = _submit(toy_conf(seconds=1.5))
+    event = _run(_job_trigger(job_id, poll_interval=0.05))
+    assert event["outcome"] == "succeeded"
+    log = "".join(capfd.readouterr())
+    running = [line for line in log.splitlines() if f"FATE job {job_id} is running" in line]
+    assert len(running) == 1, running  # once per change, not once per poll (about 30 polls ran)
+    assert "running: secure_add_example_0" in running[0]
+    assert f"FATE job {job_id} is success (succeeded)" in log  # the short line when it fires
+
+
 def test_target_statuses(sb):
     job_id = _submit(toy_conf(seconds=3))
     event = _run(_job_trigger(job_id, target_statuses=["running"]))
@@ -171,3 +182,27 @@ def test_on_kill_stops_the_job(sb):
     assert _status(job_id) == "canceled"
     assert _job_trigger(job_id, cancel_on_kill=False).on_kill  # present, and a no-op when disabled
     asyncio.run(_job_trigger(job_id, cancel_on_kill=False).on_kill())
+
+
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="BaseTrigger.on_kill arrived in Airflow 3.3")
+@pytest.mark.parametrize("state, stopped", [("failed", True), ("success", True), (None, True),
+                                            ("deferred", False), ("unreadable", False)])
+def test_on_kill_stops_the_job_only_when_the_user_acted_on_the_task(sb, monkeypatch, state, stopped):
+    """Airflow 3.3 calls on_kill on a triggerer that lost the trigger to another one (same cancel message): the
+    task is still deferred there, and its FATE job must go on."""
+    from types import SimpleNamespace
+
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    def states(dag_id, task_ids, run_ids, map_index):
+        if state == "unreadable":
+            raise RuntimeError("no supervisor")
+        return {run_ids[0]: {task_ids[0]: state}}
+
+    monkeypatch.setattr(RuntimeTaskInstance, "get_task_states", staticmethod(states))
+    job_id = _submit(toy_conf(seconds=30))
+    trigger = _job_trigger(job_id)
+    trigger.task_instance = SimpleNamespace(dag_id="d", task_id="t", run_id="r", map_index=-1)
+    asyncio.run(trigger.on_kill())
+    assert (_status(job_id) == "canceled") is stopped
+    FateFlowHook().job.stop(job_id)

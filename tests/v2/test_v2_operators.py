@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from examples.helpers import sync_dag_to_db  # noqa: F401 - the fixture
+from examples.helpers import load_dagbag, sync_dag_to_db  # noqa: F401 - sync_dag_to_db: the fixture
 
 from airflow_provider_fateflow.client.errors import FateFlowInputError, FateFlowJobFailedError
 
@@ -31,9 +31,7 @@ def v2_connection(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _example_dag():
-    from airflow.models.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(EXAMPLES / "example_fateflow_v2_train.py"), include_examples=False)
+    bag = load_dagbag(EXAMPLES / "example_fateflow_v2_train.py")
     assert not bag.import_errors, bag.import_errors
     return bag.dags["example_fateflow_v2_train"]
 
