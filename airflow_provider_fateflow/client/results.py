@@ -60,12 +60,12 @@ def _model_of(conf_on_party: Any, conf: Any) -> tuple[str | None, str | None]:
 def _upload_table(conf: Any) -> tuple[str, str] | None:
     """The table an upload job writes: FATE keeps it under ``component_parameters.role.local.0.upload_0``
     (the table name as ``name``)."""
-    try:
-        params = conf["component_parameters"]["role"]["local"]["0"]["upload_0"]
-        table = params.get("name", params.get("table_name"))
-        namespace = params["namespace"]
-    except (KeyError, TypeError, AttributeError):
+    params: Any = conf
+    for key in ("component_parameters", "role", "local", "0", "upload_0"):  # no exceptions: this runs per row
+        params = params.get(key) if isinstance(params, Mapping) else None
+    if not isinstance(params, Mapping):
         return None
+    table, namespace = params.get("name", params.get("table_name")), params.get("namespace")
     return (str(namespace), str(table)) if table is not None and namespace is not None else None
 
 

@@ -18,7 +18,6 @@ The outcomes (:class:`Outcome`): ``succeeded``, ``failed``, ``canceled``, ``job_
 """
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -61,8 +60,6 @@ __all__ = [
     "MAX_BACKOFF",
     "STALE_GRACE",
 ]
-
-log = logging.getLogger("airflow_provider_fateflow.client")
 
 #: Version of the event format written by :meth:`WaitEvent.to_dict` (events without it are the old format).
 EVENT_VERSION = 2
@@ -200,10 +197,6 @@ class WaitEvent:
         if self.error:
             return error_from_dict(self.error)
         return FateFlowError(self.message)
-
-    def describe(self) -> str:
-        """A short line for the task log (no raw record)."""
-        return self.message
 
 
 # -- the old event format (releases before this module) ----------------------------------------------------
@@ -369,9 +362,11 @@ class JobWatch:
         row = watched_row(rows, self.role, self.party_id)
         if row is None:
             return _judge_missing(self, waited, all_rows)
+        status = row.status
+        if status.value not in self.targets and not status.is_terminal:
+            return None  # the common case, at every poll: nothing built
         if self.is_stale(row, time.time() if now is None else now):
             return None
-        status = row.status
         ident = {"role": row.role, "party_id": row.party_id, "status": status.value, "record": row.summary()}
         if status.value in self.targets:
             return self._event(Outcome.SUCCEEDED, f"FATE job {self.job_id} is {status.value}", **ident)
@@ -384,14 +379,15 @@ class JobWatch:
     def needs_party_check(self, rows: Sequence[Any]) -> bool:
         return not rows and (self.role is not None or self.party_id is not None)
 
-    def progress_line(self, rows: Sequence[JobRecord]) -> tuple[Any, str] | None:
-        """``(state, line)`` describing where the job is (``state`` changes when the line would)."""
+    def progress_line(self, rows: Sequence[JobRecord]) -> tuple[Any, Any] | None:
+        """``(state, line)`` describing where the job is (``state`` changes when the line would; ``line`` is a
+        callable, so an unchanged state costs no formatting)."""
         row = watched_row(rows, self.role, self.party_id)
         if row is None:
             return None
         progress = "?" if row.progress is None else row.progress
-        return (row.status_raw, row.progress), (f"FATE job {self.job_id} is {row.status_raw} (progress {progress}%)"
-                                                f" on {row.role}/{row.party_id}")
+        return (row.status_raw, row.progress), lambda: (f"FATE job {self.job_id} is {row.status_raw} (progress "
+                                                        f"{progress}%) on {row.role}/{row.party_id}")
 
 
 @dataclass(frozen=True)
@@ -609,8 +605,8 @@ class Progress:
         described = watch.progress_line(answer)
         if described is None or described[0] == self._last:
             return None
-        self._last = described[0]
-        return described[1]
+        self._last, line = described
+        return line() if callable(line) else line
 
 
 def wants_components(watch: Watch, answer: Any) -> bool:

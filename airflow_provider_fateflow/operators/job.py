@@ -202,7 +202,7 @@ class SubmitJobOperator(FateFlowJobOperator):
         if from_file and self.render_files:
             schema = self.render_template(schema, context)
         apply_overrides(schema, self.conf_overrides)
-        self._dag = schema
+        self._v2_schema = schema
 
     def _lookup_party(self, context: Context) -> tuple[str, int] | None:
         if self._v2:
@@ -221,8 +221,8 @@ class SubmitJobOperator(FateFlowJobOperator):
 
     def _submit(self, context: Context, marker: str) -> JobRef:
         if self._v2:
-            self.dag_schema = self._dag  # what FATE receives, for the UI
-            result = self.hook.job.submit(self._dag, marker=marker)
+            self.dag_schema = self._v2_schema  # what FATE receives, for the UI
+            result = self.hook.job.submit(self._v2_schema, marker=marker)
             self.log.info("Submitted FATE job %s (FATE Flow 2.x; model %s, version %s).", result.job_id,
                           result.model_id, result.model_version)
             return JobRef(job_id=result.job_id, role=None, party_id=None, board_url=result.board_url,
