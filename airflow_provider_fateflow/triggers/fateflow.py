@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -50,6 +51,8 @@ __all__ = ["JobStatusTrigger", "TaskStatusTrigger", "TableExistsTrigger", "MAX_B
 
 #: Longest random delay (seconds) before a trigger's first poll, to spread simultaneous starts.
 MAX_START_JITTER = 5.0
+#: Seconds a trigger keeps trying to read its connection (the metadata database may be restarting).
+CONNECTION_GRACE = 300.0
 #: Seconds ``on_kill``/the deadline stop may take.
 STOP_TIMEOUT = 60.0
 _MODULE = __name__
@@ -103,6 +106,27 @@ class _WaitTrigger(BaseTrigger):
         """What to do when the deadline passes; returns whether the FATE job was stopped."""
         return False
 
+    async def _connect(self, watch: Any, clock: WaitClock) -> Any:
+        """The client, reading the connection; while Airflow's metadata database is away (a PostgreSQL
+        restart makes the lookup fail, even with "conn_id isn't defined") the lookup is tried again with
+        backoff for up to :data:`CONNECTION_GRACE` seconds (never past the deadline). A connection whose
+        fields are wrong fails at once."""
+        from airflow_provider_fateflow.client.errors import FateFlowInputError
+
+        first = time.time()
+        while True:
+            try:
+                return await self._client()
+            except FateFlowInputError:
+                raise
+            except Exception as err:
+                if time.time() - first >= CONNECTION_GRACE or clock.passed():
+                    raise
+                delay = clock.backoff()
+                self.log.warning("%s: could not read connection %r (%s: %s); trying again in %.0f s", watch.what,
+                                 self.fateflow_conn_id, type(err).__name__, err, delay)
+                await asyncio.sleep(delay)
+
     async def _log_components(self, client: Any, watch: Any, line: str) -> None:
         """Log ``line`` with the job's running components (the line alone when they cannot be read)."""
         try:
@@ -127,7 +151,7 @@ class _WaitTrigger(BaseTrigger):
             # building a client costs ~1 ms of CPU, and a thousand in one loop step would stall it. The task
             # checked the state just before deferring, so the first poll can wait a little.
             await asyncio.sleep(random.uniform(0.0, min(self.poll_interval, MAX_START_JITTER)))
-            client = await self._client()
+            client = await self._connect(watch, clock)
             while True:
                 if clock.passed():
                     event = clock.deadline_event(watch, stopped=await self._on_deadline(client))

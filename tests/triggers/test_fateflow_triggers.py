@@ -152,6 +152,26 @@ def test_exceptions_become_one_error_event_that_keeps_their_type(sb, monkeypatch
     assert "old-secret" not in str(event)
 
 
+def test_a_connection_missing_for_a_while_is_waited_for(sb, monkeypatch):
+    """A PostgreSQL restart makes the triggerer's connection lookup fail ("conn_id isn't defined"): the trigger
+    tries again instead of failing the task."""
+    job_id = _submit(toy_conf(seconds=0.3))
+    monkeypatch.delenv("AIRFLOW_CONN_LATE", raising=False)
+
+    async def main():
+        async def define_later():
+            await asyncio.sleep(0.8)
+            monkeypatch.setenv("AIRFLOW_CONN_LATE", conn_json(sb.port))
+
+        later = asyncio.ensure_future(define_later())
+        events = await _events(_job_trigger(job_id, fateflow_conn_id="late"))
+        await later
+        return events
+
+    (event,) = asyncio.run(main())
+    assert event["outcome"] == "succeeded", event
+
+
 def test_task_and_table_triggers(sb):
     job_id = _submit(toy_conf(seconds=0.5))
     event = _run(TaskStatusTrigger(job_id=job_id, component_name="secure_add_example_0", poll_interval=0.1))
