@@ -183,16 +183,20 @@ class Stack:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def stop(self) -> None:
+    def stop(self, names: list[str] | None = None) -> None:
         """Signal every process group (its ``stop_signal``), SIGKILL what is left after 30 s (descendants in
-        other groups too)."""
-        left = [pid for proc in self.procs.values() if proc.poll() is None for pid in descendants(proc.pid)]
-        for name, proc in self.procs.items():
+        other groups too).
+
+        :param names: stop only these (default: all).
+        """
+        procs = {n: p for n, p in self.procs.items() if names is None or n in names}
+        left = [pid for proc in procs.values() if proc.poll() is None for pid in descendants(proc.pid)]
+        for name, proc in procs.items():
             self.down.add(name)
             if proc.poll() is None:
                 os.killpg(proc.pid, self.specs.get(name, {}).get("stop_signal", signal.SIGTERM))
         deadline = time.time() + 30
-        for name, proc in self.procs.items():
+        for name, proc in procs.items():
             try:
                 proc.wait(timeout=max(0.1, deadline - time.time()))
             except subprocess.TimeoutExpired:
