@@ -13,16 +13,19 @@ concurrent runs of ``fateflow_distributed_train`` (upload, upload, deferrable tr
 tests/dags/distributed_load.py).
 
 Faults, each while work is in flight: ``kill -9`` of the Celery worker running a training task right after its
-submit; ``kill -9`` of the triggerer holding the most deferred waits; the scheduler restarted; the sandbox
-killed, down for ``--outage`` seconds and started again on the same state; PostgreSQL restarted (fast
-shutdown, then started again) while waits are deferred. The script is the deployment's supervisor: a component
-that exits on its own is started again, and counted in the report.
+submit (FATE Flow answers ``job/query`` late meanwhile, so the task lingers between its submit and its deferral);
+once half the sensors are deferred, ``kill -9`` of the triggerer holding the most deferred waits, the scheduler
+restarted and PostgreSQL restarted (fast shutdown, then started again); once all are deferred, the sandbox
+killed, down for ``--outage`` seconds and started again on the same state. The external jobs stay ``waiting`` in
+FATE (the sandbox's hold) until that restart, so every fault meets deferred waits whatever the machine's speed.
+The script is the deployment's supervisor: a component that exits on its own is started again, and counted in
+the report.
 
 Afterwards it asserts: every DAG run succeeded; the FATE jobs on the sandbox are exactly the logical submits
 (one per upload, training and external job, none twice); the killed training task's retry ran on the other
-worker and reattached (one FATE job for it); every deferred wait fired exactly once; no log file, XCom or
+worker and reattached (one FATE job for it); every deferred wait resumed its task exactly once; no log file, XCom or
 rendered template field holds the connection's secret. It writes ``report.json`` and ``report.txt`` (runs,
-jobs, faults with their time to recover, exits, peak memory per triggerer) to ``--report-dir``.
+jobs, faults with their time to recover, exits, peak memory per triggerer) and ``benchmarks.md`` to ``--report-dir``.
 
 Usage: python scripts/deploy_distributed.py [--runs 20] [--waits 200] [--report-dir DIR] [--keep] ...
 Exit code 0 when every check passed.
@@ -389,6 +392,8 @@ class Deployment:
             # a killed worker's task is noticed after this long without a heartbeat (default 300 s)
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(a.heartbeat_timeout),
             "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
+            # tasks a scheduler queued just before it died wait for this check to be adopted (default 300 s)
+            "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": str(a.orphan_check),
         })
         self.phase("airflow db migrate")
         subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=self.stack.env, check=True, capture_output=True,
@@ -495,7 +500,8 @@ class Deployment:
         run_id, worker, killed = victim["run_id"], victim["killed"], victim["at"]
         other = "worker-2" if worker == "worker-1" else "worker-1"
         self.worker_victim = {k: victim[k] for k in ("run_id", "ti_id", "job_id", "killed")} | {"retry_on": other}
-        fault = {"fault": f"kill -9 {worker} right after a SubmitJobOperator submit", "at_s": round(killed - self.t0, 1),
+        fault = {"fault": f"kill -9 {worker} right after a SubmitJobOperator submit",
+                 "at_s": round(killed - self.t0, 1),
                  "recovered_when": "the task's retry runs on the other worker",
                  "detail": {"run_id": run_id, "fate_job": victim["job_id"],
                             "killed_after_submit_s": victim["killed_after_submit_s"], "tries": len(tried)},
@@ -527,7 +533,8 @@ class Deployment:
     def set_query_latency(self, seconds: float) -> None:
         """Make the sandbox answer ``job/query`` ``seconds`` late (0: clear it)."""
         if seconds:
-            http("POST", f"http://127.0.0.1:{self.flow_port}/_sandbox/faults", {"route": "job/query", "latency": seconds})
+            http("POST", f"http://127.0.0.1:{self.flow_port}/_sandbox/faults",
+                 {"route": "job/query", "latency": seconds})
         else:
             http("DELETE", f"http://127.0.0.1:{self.flow_port}/_sandbox/faults")
 
@@ -827,11 +834,13 @@ class Deployment:
     def report(self, ok: bool) -> None:
         a = self.args
         data = {
-            "passed": ok, "failures": self.failures, "started": datetime.fromtimestamp(self.t0, timezone.utc).isoformat(),
+            "passed": ok, "failures": self.failures,
+            "started": datetime.fromtimestamp(self.t0, timezone.utc).isoformat(),
             "total_s": round(time.time() - self.t0, 1), "phases_s": self.phases,
             "shape": {"executor": "CeleryExecutor", "workers": 2, "worker_concurrency": a.concurrency,
                       "triggerers": 2, "schedulers": 1, "dag_processors": 1, "api_servers": 1,
-                      "database": "PostgreSQL (external)" if self.pg.external else f"PostgreSQL {pg_bindir().parts[-2]}",
+                      "database": "PostgreSQL (external)" if self.pg.external
+                      else f"PostgreSQL {pg_bindir().parts[-2]}",
                       "broker": "Redis", "sandbox_pace_s": a.pace},
             "load": {"training_runs": a.runs, "external_waits": a.waits, "external_lr_seconds": a.external_seconds,
                      "training_lr_seconds": a.train_seconds},
@@ -847,12 +856,14 @@ class Deployment:
                  f"({os.cpu_count()} CPUs, load average at the end {data['load_average_at_end'][0]})",
                  f"shape: CeleryExecutor, 2 workers x {a.concurrency}, 2 triggerers, scheduler, dag-processor, "
                  f"api-server, {data['shape']['database']}, Redis, sandbox FATE Flow (pace {a.pace} s)",
-                 f"runs: {self.checks.get('runs', {}).get('success', '?')}/{self.checks.get('runs', {}).get('total', '?')} "
+                 f"runs: {self.checks.get('runs', {}).get('success', '?')}/"
+                 f"{self.checks.get('runs', {}).get('total', '?')} "
                  f"succeeded ({a.runs} x {TRAIN_DAG}, 1 x {WAITS_DAG} with {a.waits} deferred JobStatusSensors)"]
         fj = self.checks.get("fate_jobs", {})
         if fj:
             lines.append(f"FATE jobs: {fj['distinct_jobs']} distinct for {fj['logical_submits']} logical submits "
-                         f"({fj['training_jobs']} training, {fj['upload_jobs']} upload, {fj['external_jobs']} external)")
+                         f"({fj['training_jobs']} training, {fj['upload_jobs']} upload, "
+                         f"{fj['external_jobs']} external)")
         dw = self.checks.get("deferred_waits", {})
         if dw:
             lines.append(f"deferred waits: {dw['sensors_succeeded']}/{dw['sensor_tasks']} sensors succeeded; "
@@ -976,7 +987,8 @@ def markdown(data: dict[str, Any]) -> str:
         f"| triggers fired again (their triggerer died before storing the event) | "
         f"{len(dw.get('triggers_fired_again_after_a_triggerer_died', {}))} |",
         f"| trigger logs with an error event (stored or not) | {len(dw.get('trigger_error_events', {}))} |",
-        f"| the secret in logs / XComs / rendered fields | {len(checks.get('secret', {}).get('leaks', [])) or 'nowhere'} |",
+        "| the secret in logs / XComs / rendered fields | "
+        f"{len(checks.get('secret', {}).get('leaks', [])) or 'nowhere'} |",
         f"| component exits restarted by the supervisor | {data['component_exits_restarted'] or 'none'} |",
         "", "| fault | at | deferred then | time to recover | recovered when |", "|---|---|---|---|---|",
     ]
@@ -1021,6 +1033,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outage", type=float, default=30, help="seconds the sandbox is down (default 30)")
     parser.add_argument("--heartbeat-timeout", type=int, default=60,
                         help="[scheduler] task_instance_heartbeat_timeout in seconds (default 60)")
+    parser.add_argument("--orphan-check", type=int, default=60,
+                        help="[scheduler] orphaned_tasks_check_interval in seconds (default 60)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds for the whole test (default 1800)")
     parser.add_argument("--postgres-url", default=os.environ.get("FATEFLOW_DISTRIBUTED_POSTGRES_URL"),
                         help="use this PostgreSQL server (a database is created and dropped) instead of starting one; "
