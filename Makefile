@@ -5,9 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
+DIST_STAMP := $(VENV)/.installed-distributed-$(AIRFLOW_VERSION)
 PYTEST_ARGS ?=
 
-.PHONY: install test test-deploy demo bench clean constraints fate2 test-fate2
+.PHONY: install test test-deploy test-deploy-distributed demo bench clean constraints fate2 test-fate2
 
 $(STAMP): setup.py airflow_provider_fateflow/__init__.py constraints/airflow-$(AIRFLOW_VERSION).txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +31,19 @@ test-deploy: $(STAMP)
 	$(UV) pip install -q -p $(PY) --compile-bytecode \
 	    "apache-airflow==$(AIRFLOW_VERSION)" -c constraints/airflow-$(AIRFLOW_VERSION).txt -e ".[test,deploy]"
 	$(PY) scripts/deploy_test.py $(DEPLOY_ARGS)
+
+# Airflow's own extras for a production-shaped deployment (CeleryExecutor + PostgreSQL), same constraints.
+$(DIST_STAMP): $(STAMP)
+	$(UV) pip install -q -p $(PY) --compile-bytecode \
+	    "apache-airflow[celery,postgres]==$(AIRFLOW_VERSION)" -c constraints/airflow-$(AIRFLOW_VERSION).txt -e ".[test]"
+	touch $(DIST_STAMP)
+
+# PostgreSQL + Redis (Debian packages, installed if missing) + CeleryExecutor with 2 workers, 2 triggerers, a
+# scheduler, a dag-processor, an api-server and the sandbox, all on loopback; load and faults, then a report.
+# DIST_ARGS="--report-dir DIR --keep" etc.; see scripts/deploy_distributed.py --help.
+test-deploy-distributed: $(DIST_STAMP)
+	scripts/install_services.sh
+	$(PY) scripts/deploy_distributed.py $(DIST_ARGS)
 
 # README's first command: a sandbox FATE Flow, then `airflow dags test` of the example DAGs, and a summary.
 # DEMO_ARGS="--fail hetero_lr_0" shows a failed FATE job; see scripts/demo.py.

@@ -18,87 +18,17 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _stack import Stack, free_port, http, wait_for  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(method: str, url: str, body: dict | None = None, token: str | None = None, timeout: float = 10) -> dict:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers=headers)
-    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback only
-        return json.loads(resp.read() or b"{}")
-
-
-class Stack:
-    """The processes of one deployment, each in its own process group, stopped by PID."""
-
-    def __init__(self, home: Path, env: dict[str, str]) -> None:
-        self.home = home
-        self.env = env
-        self.procs: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str, *cmd: str) -> None:
-        log = open(self.home / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        self.procs[name] = subprocess.Popen(
-            list(cmd), env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        print(f"started {name} (pid {self.procs[name].pid})", flush=True)
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with code {proc.returncode}; see {self.home / (name + '.log')}")
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.time() + 30
-        for name, proc in self.procs.items():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.time()))
-            except subprocess.TimeoutExpired:
-                print(f"{name} (pid {proc.pid}) ignored SIGTERM; killing its process group", flush=True)
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-    def log(self, name: str) -> str:
-        return (self.home / f"{name}.log").read_text(errors="replace")
-
-
-def wait_for(what: str, check, timeout: float, stack: Stack, interval: float = 2.0):  # noqa: ANN001, ANN201
-    deadline = time.time() + timeout
-    last: object = None
-    while time.time() < deadline:
-        stack.check_alive()
-        try:
-            value = check()
-            if value:
-                return value
-            last = value
-        except (urllib.error.URLError, ConnectionError, OSError, ValueError, KeyError) as exc:
-            last = exc
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
 def triggered_tasks(home: Path, dag_id: str, run_id: str) -> list[str]:

@@ -70,6 +70,7 @@ with DAG(
         drop=True,  # replace the previous version of the table
         asset_alias=TRAINING_TABLE_ALIAS,
         poll_interval=5,
+        retries=1,  # a retry reattaches to the upload already sent (a lost worker, FATE Flow unreachable)
     )
     # [END howto_upload_data]
     upload_host = UploadDataOperator(
@@ -80,6 +81,7 @@ with DAG(
         table_name="{{ params.host_table }}",
         drop=True,
         poll_interval=5,
+        retries=1,  # a retry reattaches to the upload already sent
     )
 
     # [START howto_submit_job]
