@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_fateflow.client.errors import FateFlowInputError, FateFlowNotFoundError
-from airflow_provider_fateflow.client.job import with_marker
 from airflow_provider_fateflow.client.inputs import load_json_arg, party_id_int, validate_dsl, validate_job_conf
 from airflow_provider_fateflow.client.wait import STALE_GRACE, watched_row
 from airflow_provider_fateflow.operators.base import FateFlowBaseOperator, FateFlowJobOperator, JobRef
@@ -227,6 +226,8 @@ class SubmitJobOperator(FateFlowJobOperator):
                           result.model_id, result.model_version)
             return JobRef(job_id=result.job_id, role=None, party_id=None, board_url=result.board_url,
                           created=time.time(), extra={"model_id": result.model_id, "model_version": result.model_version})
+        from airflow_provider_fateflow.client.job import with_marker
+
         role, party = self._lookup_party(context)  # type: ignore[misc]
         self.log.info("Submitting FATE job: %s", conf_summary(self._job_conf))
         self.conf = with_marker(self._job_conf, marker)  # what FATE receives, for the UI

@@ -2,7 +2,7 @@
 
 What it shows: the same operators as the FATE 1.x examples on a FATE Flow 2.x server. The connection
 ``fateflow_v2`` has ``api_version`` ``v2`` (or ``auto``) and ``initiator_role``/``initiator_party_id``
-guest/9999; the job is the DAG in ``conf/v2_lr_dag.yaml`` (reader -> psi -> coordinated_lr -> evaluation),
+guest/9999; the job is the DAG in ``conf/v2_lr_dag.yaml`` (reader -> psi -> feature_scale -> coordinated_lr -> evaluation),
 submitted as ``dag_schema`` and waited for in the triggerer.
 
 Connection: ``fateflow_v2`` (FATE Flow 2.x, port 9380 by default). Against a standalone FATE Flow 2.2.0 the
