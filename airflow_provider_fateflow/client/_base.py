@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -17,6 +18,8 @@ from airflow_provider_fateflow.client.errors import (
     FateFlowResponseError,
 )
 from airflow_provider_fateflow.client.inputs import party_id_int
+
+log = logging.getLogger("airflow_provider_fateflow.client")
 
 
 class Runner(Protocol):
@@ -102,9 +105,9 @@ def is_ambiguous(exc: BaseException) -> bool:
 
 
 def download_and_extract(
-    group: Group, operation: str, path: str, method: str, json_body: dict[str, Any],
+    group: Group, operation: str, path: str, method: str, json_body: dict[str, Any] | None,
     target: Path, fallback_name: str, fmt: str, not_found: NotFoundRule | None = None,
-    max_bytes: int | None = None,
+    max_bytes: int | None = None, *, query: str | None = None, dialect: str = "v1",
 ) -> Path:
     """Stream an archive next to ``target``, then extract it safely into the fresh directory ``target``.
 
@@ -122,13 +125,33 @@ def download_and_extract(
     tmp = tempfile.mkdtemp(prefix=".download-", dir=target.parent)
     try:
         downloaded = group._run(ApiCall(
-            operation, path, method=method, json=json_body, idempotent=True, download_to=tmp,
-            download_name=fallback_name, not_found=not_found, parse=_identity,
+            operation, path, method=method, json=json_body, query=query, idempotent=True, download_to=tmp,
+            download_name=fallback_name, not_found=not_found, parse=_identity, dialect=dialect,
         ))
         safe_extract(downloaded.path, target, fmt=fmt, max_total_bytes=max_bytes or group._config.max_extract_bytes)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def recover(lookup: Callable[[], Any], delays: tuple[float, ...], sleep: Callable[[float], Any]) -> tuple[Any, bool]:
+    """``(found, searched)`` after a create call's answer was lost: the first thing ``lookup`` finds (tried after
+    each of ``delays``), else ``None``; ``searched`` says whether the last lookup was answered (so "not found"
+    is an answer)."""
+    searched = False
+    for delay in delays:
+        if delay:
+            sleep(delay)
+        try:
+            found = lookup()
+        except FateFlowError as exc:
+            log.warning("lost-answer lookup failed: %s", exc)
+            searched = False
+            continue
+        searched = True
+        if found is not None:
+            return found, True
+    return None, searched
 
 
 def _identity(value: Any) -> Any:
@@ -167,4 +190,4 @@ class Group:
         sleep(seconds)
 
 
-__all__ = ["Group", "body", "require", "given_once", "retmsg", "data_dict", "data_list", "data_and_meta", "is_ambiguous", "download_and_extract", "FateFlowError"]
+__all__ = ["Group", "body", "require", "given_once", "recover", "retmsg", "data_dict", "data_list", "data_and_meta", "is_ambiguous", "download_and_extract", "FateFlowError"]

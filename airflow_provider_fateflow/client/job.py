@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow_provider_fateflow.client._base import (
     Group,
+    recover,
     body,
     download_and_extract,
     data_dict,
@@ -174,22 +175,9 @@ class JobGroup(Group):
             return self._recovered_result(record, marker)
 
     def _recover(self, lookup: Callable[[], Any]) -> tuple[Any, bool]:
-        """``(found, searched)``: the first thing ``lookup`` finds (tried after each of ``recovery_delays``),
-        else ``None``; ``searched`` says whether the last lookup was answered (so "not found" is an answer)."""
-        searched = False
-        for delay in self.recovery_delays:
-            if delay:
-                self._sleep(delay)
-            try:
-                found = lookup()
-            except FateFlowError as exc:
-                log.warning("lost-answer lookup failed: %s", exc)
-                searched = False
-                continue
-            searched = True
-            if found is not None:
-                return found, True
-        return None, searched
+        """``(found, searched)``: :func:`~airflow_provider_fateflow.client._base.recover` with this group's
+        ``recovery_delays``."""
+        return recover(lookup, self.recovery_delays, self._sleep)
 
     def _recovered_result(self, record: JobRecord, marker: str) -> SubmitResult:
         return SubmitResult(

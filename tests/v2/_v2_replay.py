@@ -4,20 +4,14 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
-
-import pytest
 
 from airflow_provider_fateflow.client import ClientConfig, RetryPolicy
-from airflow_provider_fateflow.client.v2 import FateFlowV2Client
 
 RECORDINGS = Path(__file__).parent / "recordings"
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_fateflow.client._base import is_ambiguous
+from airflow_provider_fateflow.client._base import is_ambiguous, recover
 from airflow_provider_fateflow.client.errors import FateFlowAmbiguousSubmitError, FateFlowError
 from airflow_provider_fateflow.client.board import board_url
 from airflow_provider_fateflow.client.results import JobList, JobRecord, SubmitResult
@@ -134,20 +134,9 @@ class JobGroupV2(V2Group):
         return board_url(self._config.board_url, job_id=job_id, role=str(first.get("role") or ""), party_id=ids[0])
 
     def _recover(self, lookup: Callable[[], Any]) -> tuple[Any, bool]:
-        searched = False
-        for delay in self.recovery_delays:
-            if delay:
-                self._sleep(delay)
-            try:
-                found = lookup()
-            except FateFlowError as exc:
-                log.warning("lost-answer lookup failed: %s", exc)
-                searched = False
-                continue
-            searched = True
-            if found is not None:
-                return found, True
-        return None, searched
+        """``(found, searched)``: :func:`~airflow_provider_fateflow.client._base.recover` with this group's
+        ``recovery_delays``."""
+        return recover(lookup, self.recovery_delays, self._sleep)
 
     def find_by_marker(self, marker: str, *, since_ms: int | None = None) -> JobRecord | None:
         """The newest job whose DAG carries ``conf.extra.airflow_marker == marker`` (``job/list/query``, newest
