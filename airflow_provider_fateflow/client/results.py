@@ -42,15 +42,15 @@ def _prefix(d: Mapping[str, Any], key: str) -> str:
 
 def _model_of(conf_on_party: Any, conf: Any) -> tuple[str | None, str | None]:
     """``(model_id, model_version)`` of a job: its on-party conf keeps ``job_parameters`` flat, the
-    submitted conf under ``job_parameters.common``."""
-    for source, nested in ((conf_on_party, False), (conf, True)):
-        if not isinstance(source, Mapping):
+    submitted conf under ``job_parameters.common``. (Decoded JSON is made of dicts: plain ``dict`` checks keep
+    this cheap, since every row of every poll goes through it.)"""
+    for source in (conf_on_party, conf):
+        params = source.get("job_parameters") if type(source) is dict else None
+        if type(params) is not dict:
             continue
-        params = source.get("job_parameters")
-        if not isinstance(params, Mapping):
-            continue
-        if nested or isinstance(params.get("common"), Mapping):
-            params = params.get("common") if isinstance(params.get("common"), Mapping) else params
+        common = params.get("common")
+        if type(common) is dict:
+            params = common
         model_id, version = params.get("model_id"), params.get("model_version")
         if model_id or version is not None:
             return (None if model_id is None else str(model_id)), (None if version is None else str(version))
@@ -62,8 +62,10 @@ def _upload_table(conf: Any) -> tuple[str, str] | None:
     (the table name as ``name``)."""
     params: Any = conf
     for key in ("component_parameters", "role", "local", "0", "upload_0"):  # no exceptions: this runs per row
-        params = params.get(key) if isinstance(params, Mapping) else None
-    if not isinstance(params, Mapping):
+        if type(params) is not dict:
+            return None
+        params = params.get(key)
+    if type(params) is not dict:
         return None
     table, namespace = params.get("name", params.get("table_name")), params.get("namespace")
     return (str(namespace), str(table)) if table is not None and namespace is not None else None

@@ -178,6 +178,9 @@ class _WaitTrigger(BaseTrigger):
                     pending = line
                 elif line:
                     self.log.info("%s", line)
+                # the answer (every party's row, conf and DSL included) must not live through the sleep: a
+                # thousand waits would hold a thousand of them, and the garbage collector would walk them all
+                answer = None
                 await asyncio.sleep(clock.next_sleep())
         except Exception as err:  # one "error" event, never an exception out of the triggerer
             event = error_event(watch, err)
