@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from airflow_provider_fateflow.client._base import data_list
 from airflow_provider_fateflow.client.calls import ApiCall, nf
 from airflow_provider_fateflow.client.errors import FateFlowInputError
-from airflow_provider_fateflow.client.results import JobList, JobRecord, TableInfo, TaskList, TaskRecord
+from airflow_provider_fateflow.client.results import JobList, JobRecord, TableInfo, TaskList, TaskRecord, _int
 from airflow_provider_fateflow.client.status import JobStatus, TaskStatus
 
 __all__ = [
@@ -86,13 +87,6 @@ def data_of(envelope: Mapping[str, Any]) -> Any:
     return envelope.get("data")
 
 
-def _int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def job_record(row: Mapping[str, Any]) -> JobRecord:
@@ -149,13 +143,7 @@ def task_record(row: Mapping[str, Any]) -> TaskRecord:
     )
 
 
-def _rows(envelope: Mapping[str, Any]) -> list[Any]:
-    data = envelope.get("data")
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise TypeError(f"data is a {type(data).__name__}, expected a list")
-    return data
+_rows = data_list  # the answer's rows: ``data`` that must be a list
 
 
 def job_records(envelope: Mapping[str, Any]) -> list[JobRecord]:
